@@ -1,0 +1,16 @@
+//! Praxis domain: the clinic's vocabulary and rules as pure Rust.
+//!
+//! Nothing in this crate performs I/O or reads the clock; everything that depends on
+//! "now" takes it as an argument. That keeps the rules property-testable and lets the
+//! same decisions run inside a database transaction in the services layer.
+#![forbid(unsafe_code)]
+
+pub mod ids;
+pub mod permissions;
+pub mod validation;
+pub mod values;
+
+pub use ids::*;
+pub use permissions::{Permission, Role, Roles};
+pub use validation::{FieldError, Validation};
+pub use values::{Email, Phone};
