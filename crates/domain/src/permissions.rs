@@ -12,19 +12,7 @@ use std::str::FromStr;
 
 /// A role a user can hold. A user may hold several (a practice owner is often `admin`
 /// and `provider`).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    utoipa::ToSchema,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Practice owner or IT: settings, users, audit log, backups — everything.
@@ -76,9 +64,7 @@ impl FromStr for Role {
             "staff" => Ok(Role::Staff),
             "provider" => Ok(Role::Provider),
             "patient" => Ok(Role::Patient),
-            other => Err(format!(
-                "Unknown role {other:?}; use admin, staff, provider or patient."
-            )),
+            other => Err(format!("Unknown role {other:?}; use admin, staff, provider or patient.")),
         }
     }
 }
@@ -124,18 +110,10 @@ impl Roles {
 
     /// Parses `admin,provider`; rejects unknown names and the empty set.
     pub fn parse(s: &str) -> Result<Self, String> {
-        let list: Result<Vec<Role>, String> = s
-            .split(',')
-            .map(str::trim)
-            .filter(|x| !x.is_empty())
-            .map(Role::from_str)
-            .collect();
+        let list: Result<Vec<Role>, String> =
+            s.split(',').map(str::trim).filter(|x| !x.is_empty()).map(Role::from_str).collect();
         let roles = Roles::of(&list?);
-        if roles.is_empty() {
-            Err("Give at least one role.".into())
-        } else {
-            Ok(roles)
-        }
+        if roles.is_empty() { Err("Give at least one role.".into()) } else { Ok(roles) }
     }
 }
 
@@ -183,11 +161,8 @@ pub enum Permission {
 
 impl Permission {
     /// Every permission, for exhaustive tests and the documentation table.
-    pub const ALL: &'static [Permission] = &[
-        Permission::ManageOwnAccount,
-        Permission::ManageUsers,
-        Permission::ViewAuditLog,
-    ];
+    pub const ALL: &'static [Permission] =
+        &[Permission::ManageOwnAccount, Permission::ManageUsers, Permission::ViewAuditLog];
 }
 
 /// The matrix itself: what one role may do.
@@ -219,18 +194,9 @@ mod tests {
     fn only_admins_manage_users_and_read_the_audit_log() {
         for role in Role::ALL {
             let admin = role == Role::Admin;
-            assert_eq!(
-                Roles::of(&[role]).scope(Permission::ManageUsers).is_some(),
-                admin
-            );
-            assert_eq!(
-                Roles::of(&[role]).scope(Permission::ViewAuditLog).is_some(),
-                admin
-            );
-            assert_eq!(
-                Roles::of(&[role]).scope(Permission::ManageOwnAccount),
-                Some(Scope::Own)
-            );
+            assert_eq!(Roles::of(&[role]).scope(Permission::ManageUsers).is_some(), admin);
+            assert_eq!(Roles::of(&[role]).scope(Permission::ViewAuditLog).is_some(), admin);
+            assert_eq!(Roles::of(&[role]).scope(Permission::ManageOwnAccount), Some(Scope::Own));
         }
     }
 

@@ -28,11 +28,7 @@ impl Validation {
 
     /// Records a problem with `field`.
     pub fn add(&mut self, field: &str, code: &str, message: impl Into<String>) {
-        self.errors.push(FieldError {
-            field: field.into(),
-            code: code.into(),
-            message: message.into(),
-        });
+        self.errors.push(FieldError { field: field.into(), code: code.into(), message: message.into() });
     }
 
     /// Runs a parser and records its error under `field`; returns the value when valid.
@@ -53,11 +49,7 @@ impl Validation {
             self.add(field, "required", "This field is required.");
             None
         } else if v.chars().count() > max_len {
-            self.add(
-                field,
-                "too_long",
-                format!("Use at most {max_len} characters."),
-            );
+            self.add(field, "too_long", format!("Use at most {max_len} characters."));
             None
         } else {
             Some(v.to_string())
@@ -76,10 +68,6 @@ impl Validation {
 
     /// Ok(()) when empty, otherwise the errors.
     pub fn finish(self) -> Result<(), Vec<FieldError>> {
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(self.errors)
-        }
+        if self.errors.is_empty() { Ok(()) } else { Err(self.errors) }
     }
 }

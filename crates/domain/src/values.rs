@@ -37,10 +37,7 @@ impl Email {
         let bad_char = |c: char| {
             c.is_whitespace()
                 || c.is_control()
-                || matches!(
-                    c,
-                    '<' | '>' | ',' | ';' | '"' | '(' | ')' | '[' | ']' | '\\'
-                )
+                || matches!(c, '<' | '>' | ',' | ';' | '"' | '(' | ')' | '[' | ']' | '\\')
         };
         if local.is_empty()
             || local.len() > 64
@@ -62,9 +59,7 @@ impl Email {
                     || !l.chars().all(|c| c.is_alphanumeric() || c == '-')
             })
         {
-            return Err(invalid(
-                "The part after @ must be a domain such as example.org.",
-            ));
+            return Err(invalid("The part after @ must be a domain such as example.org."));
         }
         Ok(Self(s))
     }
@@ -110,13 +105,8 @@ impl Phone {
             Some(r) => (true, r),
             None => (false, s),
         };
-        if !rest
-            .chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')'))
-        {
-            return Err(invalid(
-                "A phone number has digits, spaces, dashes and an optional leading +.",
-            ));
+        if !rest.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')')) {
+            return Err(invalid("A phone number has digits, spaces, dashes and an optional leading +."));
         }
         let digits: String = rest.chars().filter(|c| c.is_ascii_digit()).collect();
         if digits.len() < 6 || digits.len() > 15 {
@@ -164,16 +154,10 @@ impl NewPassword {
     pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
         let n = raw.chars().count();
         if n < Self::MIN {
-            return Err(InvalidValue(format!(
-                "Use at least {} characters.",
-                Self::MIN
-            )));
+            return Err(InvalidValue(format!("Use at least {} characters.", Self::MIN)));
         }
         if n > Self::MAX {
-            return Err(InvalidValue(format!(
-                "Use at most {} characters.",
-                Self::MAX
-            )));
+            return Err(InvalidValue(format!("Use at most {} characters.", Self::MAX)));
         }
         let mut chars = raw.chars();
         if let Some(first) = chars.next()
@@ -203,10 +187,7 @@ mod tests {
 
     #[test]
     fn email_normalises_case_and_space() {
-        assert_eq!(
-            Email::parse("  Ada@Example.ORG ").unwrap().as_str(),
-            "ada@example.org"
-        );
+        assert_eq!(Email::parse("  Ada@Example.ORG ").unwrap().as_str(), "ada@example.org");
     }
 
     #[test]
@@ -229,14 +210,8 @@ mod tests {
 
     #[test]
     fn phone_normalises() {
-        assert_eq!(
-            Phone::parse("(02) 9876-5432").unwrap().as_str(),
-            "0298765432"
-        );
-        assert_eq!(
-            Phone::parse("+61 412 345 678").unwrap().as_str(),
-            "+61412345678"
-        );
+        assert_eq!(Phone::parse("(02) 9876-5432").unwrap().as_str(), "0298765432");
+        assert_eq!(Phone::parse("+61 412 345 678").unwrap().as_str(), "+61412345678");
         assert!(Phone::parse("12345").is_err());
         assert!(Phone::parse("call me").is_err());
         assert!(Phone::parse("+1 2345 6789 0123 4567").is_err());
