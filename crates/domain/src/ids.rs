@@ -57,4 +57,24 @@ define_id!(
     UserId,
     /// A browser or API session.
     SessionId,
+    /// A clinic location (its own address and IANA time zone).
+    ClinicId,
+    /// A provider: the person who sees patients (doctor, nurse, therapist, psychologist…).
+    ProviderId,
+    /// A service, i.e. an appointment type with its duration, buffers and price.
+    ServiceId,
+    /// A specialty such as physiotherapy or psychology.
+    SpecialtyId,
+    /// One appointment (a booked, held or past visit).
+    AppointmentId,
+    /// A recurring series of appointments booked together.
+    SeriesId,
+    /// A patient's place on the waiting list for a provider or service.
+    WaitlistEntryId,
+    /// One weekly availability window of a provider at a clinic.
+    AvailabilityWindowId,
+    /// A dated exception to a provider's weekly availability (leave, changed hours).
+    ExceptionId,
+    /// A clinic-wide closure (public holiday, building works).
+    ClosureId,
 );

@@ -7,10 +7,16 @@
 
 pub mod ids;
 pub mod permissions;
+pub mod schedule;
 pub mod validation;
 pub mod values;
 
 pub use ids::*;
 pub use permissions::{Permission, Role, Roles};
+pub use schedule::{
+    AppointmentAction, AppointmentStatus, AvailabilityException, Busy, ClinicClosure, ExceptionKind, IllegalTransition,
+    RecurrenceEnd, RecurrenceRule, ServiceRules, Slot, SlotInput, SlotRejection, WeeklyWindow,
+};
+pub use schedule::{appointment, availability, recurrence, slots};
 pub use validation::{FieldError, Validation};
 pub use values::{Email, Phone};
