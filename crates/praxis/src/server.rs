@@ -1,0 +1,69 @@
+//! Opening the database and running the server.
+
+use crate::config::{Global, ServeArgs};
+use anyhow::{Context, Result};
+use praxis_services::{Services, Settings, SystemClock};
+use praxis_store::{Db, DbOptions};
+use praxis_web::{AppState, WebConfig};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// The public URL from flags, or one derived from the bind address.
+pub fn public_url(args: &ServeArgs) -> Option<String> {
+    Some(args.public_url.clone().unwrap_or_else(|| format!("http://{}", args.bind)))
+}
+
+/// Connects, migrates and wires the services.
+pub async fn open(g: &Global, public_url: Option<String>) -> Result<Services> {
+    let url = g.database_url()?;
+    let mut opts = DbOptions::new(url);
+    opts.max_connections = g.pg_max_connections;
+    let db = Db::connect(&opts).await.with_context(|| format!("cannot open the database ({})", g.database_label()))?;
+    db.migrate().await.with_context(|| format!("cannot migrate the database ({})", g.database_label()))?;
+    let mut settings = Settings { display_zone: g.zone()?, ..Settings::default() };
+    if let Some(u) = public_url {
+        settings.public_base_url = u.trim_end_matches('/').to_string();
+    }
+    Ok(Services::new(db, Arc::new(SystemClock), settings))
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes requests in flight and closes the
+/// database cleanly.
+pub async fn serve(svc: Services, args: &ServeArgs) -> Result<()> {
+    let started = Instant::now();
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .with_context(|| format!("cannot listen on {} (is another program using it? set PRAXIS_BIND)", args.bind))?;
+    let addr = listener.local_addr()?;
+    let config =
+        WebConfig { secure_cookies: args.secure_cookies, trust_proxy: args.trust_proxy, ..WebConfig::default() };
+    let db = svc.db().clone();
+    praxis_web::metrics::handle();
+    tracing::info!(%addr, ms = started.elapsed().as_millis() as u64, "Praxis is listening on http://{addr}");
+    praxis_web::serve(listener, AppState { svc, config }, shutdown_signal()).await.context("server error")?;
+    tracing::info!("shutting down: closing the database");
+    db.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("signal received: finishing requests in flight");
+}

@@ -1,0 +1,68 @@
+//! Who is acting, and from where.
+
+use crate::error::{ServiceError, ServiceResult};
+use praxis_domain::{Permission, Role, Roles, SessionId, UserId, permissions::Scope};
+
+/// Where a request came from; copied into audit rows.
+#[derive(Clone, Debug, Default)]
+pub struct RequestContext {
+    /// The request id (also in logs and response headers).
+    pub request_id: Option<String>,
+    /// The client's address.
+    pub client_ip: Option<String>,
+    /// The client's user agent.
+    pub user_agent: Option<String>,
+}
+
+/// The authenticated user behind a call (or the system itself for command-line and
+/// background work). Every mutating service function takes one.
+#[derive(Clone, Debug)]
+pub struct Actor {
+    /// The user, or `None` for the system.
+    pub user_id: Option<UserId>,
+    /// Email of the user, or `cli`/`system`.
+    pub label: String,
+    /// The user's full name (for greeting and display).
+    pub name: String,
+    /// What the actor may do.
+    pub roles: Roles,
+    /// The session the request came with.
+    pub session_id: Option<SessionId>,
+    /// Request details for audit rows.
+    pub ctx: RequestContext,
+}
+
+impl Actor {
+    /// The system acting on its own (command line, background jobs): full rights,
+    /// recorded in the audit log under `label`.
+    pub fn system(label: &str) -> Self {
+        Actor {
+            user_id: None,
+            label: label.into(),
+            name: label.into(),
+            roles: Roles::of(&[Role::Admin]),
+            session_id: None,
+            ctx: RequestContext::default(),
+        }
+    }
+
+    /// Someone not logged in (a failed login attempt); no rights at all.
+    pub fn anonymous(label: &str, ctx: RequestContext) -> Self {
+        Actor { user_id: None, label: label.into(), name: label.into(), roles: Roles::default(), session_id: None, ctx }
+    }
+
+    /// The scope of `p` for this actor, or 403.
+    pub fn require(&self, p: Permission) -> ServiceResult<Scope> {
+        self.roles.scope(p).ok_or(ServiceError::Forbidden)
+    }
+
+    /// True when the actor may do `p` at all.
+    pub fn can(&self, p: Permission) -> bool {
+        self.roles.scope(p).is_some()
+    }
+
+    /// The actor's user id, or 403 for the system (which has no account).
+    pub fn user(&self) -> ServiceResult<UserId> {
+        self.user_id.ok_or(ServiceError::Forbidden)
+    }
+}

@@ -1,0 +1,60 @@
+//! Tunables of the use cases, with defaults a clinic can run on.
+
+use crate::passwords::PasswordParams;
+use jiff::SignedDuration;
+
+/// Login throttling: after `account_failures` wrong passwords for one account (or
+/// `ip_failures` from one address) within `window`, further attempts are refused for
+/// `lockout`.
+#[derive(Clone, Copy, Debug)]
+pub struct LoginLimits {
+    /// Failures per account before lock-out.
+    pub account_failures: i64,
+    /// Failures per client address before lock-out.
+    pub ip_failures: i64,
+    /// Counting window.
+    pub window: SignedDuration,
+    /// Length of a lock-out.
+    pub lockout: SignedDuration,
+}
+
+impl Default for LoginLimits {
+    fn default() -> Self {
+        Self {
+            account_failures: 5,
+            ip_failures: 50,
+            window: SignedDuration::from_mins(15),
+            lockout: SignedDuration::from_mins(15),
+        }
+    }
+}
+
+/// Settings shared by all use cases.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// A session ends after this long without use.
+    pub session_idle: SignedDuration,
+    /// A session ends this long after login, used or not.
+    pub session_max: SignedDuration,
+    /// Login throttling.
+    pub login_limits: LoginLimits,
+    /// Argon2id cost.
+    pub password_params: PasswordParams,
+    /// The address patients and staff reach Praxis at (links in messages).
+    pub public_base_url: String,
+    /// The zone for times not tied to a clinic (audit log, account pages).
+    pub display_zone: jiff::tz::TimeZone,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            session_idle: SignedDuration::from_hours(12),
+            session_max: SignedDuration::from_hours(24 * 14),
+            login_limits: LoginLimits::default(),
+            password_params: PasswordParams::default(),
+            public_base_url: "http://127.0.0.1:8080".into(),
+            display_zone: jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC),
+        }
+    }
+}

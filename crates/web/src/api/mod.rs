@@ -1,0 +1,54 @@
+//! `/api/v1`: the JSON API. Every route is registered through `utoipa-axum`, so the
+//! OpenAPI document at `/api/v1/openapi.json` describes exactly what is served.
+
+pub mod audit;
+pub mod auth;
+pub mod system;
+pub mod users;
+
+use crate::problem::Problem;
+use crate::state::AppState;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Praxis API",
+        description = "Practice management for outpatient clinics. Authenticate with `POST /api/v1/auth/login` \
+                       and send the returned token as `Authorization: Bearer <token>`. Errors are RFC 9457 \
+                       problem details (`application/problem+json`).",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(Problem)),
+    tags(
+        (name = "auth", description = "Logging in and out, the current account"),
+        (name = "users", description = "Account administration (administrators)"),
+        (name = "audit", description = "The audit log (administrators)"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("opaque").build()),
+        );
+    }
+}
+
+/// Every API route with its OpenAPI description.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(auth::router()).merge(users::router()).merge(audit::router())
+}
+
+/// The OpenAPI document.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    router().into_openapi()
+}

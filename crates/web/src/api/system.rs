@@ -1,0 +1,49 @@
+//! Liveness, readiness, metrics and the OpenAPI document.
+
+use crate::problem::Problem;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use std::sync::OnceLock;
+
+/// Health, metrics and the API description (not part of `/api/v1` itself).
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/v1/openapi.json", get(openapi_json))
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> Response {
+    (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], "ok\n").into_response()
+}
+
+/// Readiness: the database answers.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.svc.check_ready().await {
+        Ok(()) => axum::Json(serde_json::json!({ "status": "ready", "database": "ok" })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "The database is not answering.").into_response()
+        }
+    }
+}
+
+/// Prometheus text exposition.
+async fn metrics() -> Response {
+    let mut res = crate::metrics::render().into_response();
+    res.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));
+    res
+}
+
+async fn openapi_json() -> Response {
+    static DOC: OnceLock<String> = OnceLock::new();
+    let body = DOC.get_or_init(|| super::openapi().to_pretty_json().unwrap_or_default()).clone();
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+}
