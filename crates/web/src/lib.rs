@@ -21,6 +21,7 @@ use axum::Router;
 /// The whole HTTP application: API, pages, health endpoints, static assets and the
 /// middleware stack (request ids, security headers, limits, timeouts, metrics).
 pub fn router(state: AppState) -> Router {
+    metrics::handle();
     let (api, _) = api::router().split_for_parts();
     let app = Router::new()
         .merge(api)

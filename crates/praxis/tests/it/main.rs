@@ -1,1 +1,14 @@
+//! The one integration-test binary. Every test starts the real server on 127.0.0.1:0
+//! against its own database: SQLite by default, PostgreSQL when
+//! `PRAXIS_TEST_DATABASE_URL` is set.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit;
+mod auth;
+mod cli;
+mod http;
+mod permissions;
+mod schema;
+mod web;
+
+pub use praxis_testkit::*;
