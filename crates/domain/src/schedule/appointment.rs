@@ -302,6 +302,7 @@ pub fn is_late_cancellation(starts_at: jiff::Timestamp, now: jiff::Timestamp, wi
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use AppointmentAction as A;

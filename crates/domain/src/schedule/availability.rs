@@ -376,6 +376,7 @@ mod weekday_name {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use jiff::civil::{date, time};

@@ -50,6 +50,7 @@ pub fn local_date(tz: &TimeZone, ts: Timestamp) -> Date {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
     use jiff::civil::date;

@@ -508,8 +508,9 @@ fn sweep(ws: Ns, we: Ns, busy: &[(Ns, Ns)], r: &Rules, earliest: Ns, latest: Ns,
         if let Some(&(bs, be)) = busy.get(i)
             && bs < oe
         {
-            // Jump to the first grid point whose occupied range starts at or after `be`.
-            k = ceil_div(be + r.before - ws, r.step);
+            // Jump to the first grid point whose occupied range starts at or after `be`
+            // (always forward: `be > os`, so this is past the current candidate).
+            k = ceil_div(be + r.before - ws, r.step).max(k + 1);
             s = ws + k * r.step;
             continue;
         }
