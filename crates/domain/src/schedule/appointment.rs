@@ -2,12 +2,9 @@
 //! sentence for each one that is not.
 //!
 //! ```text
-//!            Request            Confirm          CheckIn            Start            Complete
-//!   held ─────────────▶ requested ─────▶ confirmed ─────▶ checked_in ─────▶ in_progress ─────▶ completed
-//!     │                     │                ▲  │              │
-//!     └──────── Confirm ────┼────────────────┘  └─MarkNoShow─▶ no_show
-//!                           │
-//!   Cancel from held, requested, confirmed, checked_in ─▶ cancelled
+//! held ─request─▶ requested ─confirm─▶ confirmed ─check_in─▶ checked_in ─start─▶ in_progress ─complete─▶ completed
+//!  └──────────confirm─────────────────▶    └─mark_no_show─▶ no_show
+//! held | requested | confirmed | checked_in ─cancel─▶ cancelled
 //! ```
 //!
 //! Decisions:

@@ -207,10 +207,11 @@ proptest! {
             // Notice and horizon.
             prop_assert!(s.start >= earliest && s.start >= input.now, "{s:?} before {earliest}");
             prop_assert!(s.start <= latest, "{s:?} after {latest}");
-            // Occupied range never overlaps busy time (half-open).
+            // Occupied range never overlaps busy time (half-open; empty busy intervals
+            // occupy nothing).
             let (os, oe) = occupied_range(s.start, s.end, &r);
             for b in &input.busy {
-                prop_assert!(!(b.start < oe && os < b.end), "{s:?} overlaps {b:?}");
+                prop_assert!(!(b.start < b.end && b.start < oe && os < b.end), "{s:?} overlaps {b:?}");
             }
             // Inside an expanded window of its local date, which is in the requested range.
             let d = local_date(&input.time_zone, s.start);
@@ -248,7 +249,7 @@ proptest! {
                 prop_assert!(start >= input.now.checked_add(r.min_notice).unwrap());
                 prop_assert!(start <= input.now.checked_add(r.booking_horizon).unwrap());
                 let (os, oe) = occupied_range(slot.start, slot.end, &r);
-                prop_assert!(input.busy.iter().all(|b| !(b.start < oe && os < b.end)));
+                prop_assert!(input.busy.iter().all(|b| !(b.start < b.end && b.start < oe && os < b.end)));
                 let d = local_date(&input.time_zone, start);
                 let inside = [d.yesterday().unwrap(), d, d.tomorrow().unwrap()]
                     .into_iter()

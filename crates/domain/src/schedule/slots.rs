@@ -13,17 +13,18 @@
 //!    spring-forward gap becomes the transition instant, a time in a fall-back fold the
 //!    earlier instant. So a 01:00–03:00 window on a fall-back night lasts three real hours
 //!    and a 02:00–04:00 window on a spring-forward night starts at 03:00.
-//! 3. **Merge.** Overlapping or touching windows are merged into one stretch of available
-//!    time; the slot grid is anchored at the start of each merged stretch.
+//! 3. **Merge.** Overlapping or touching windows of the same date are merged into one
+//!    stretch of available time; the slot grid is anchored at the start of each stretch.
 //! 4. **Candidates.** Starts are `stretch_start + k × step`. A slot `[s, s + duration)` must
 //!    lie inside the stretch. Its *occupied* range `[s − buffer_before, s + duration +
 //!    buffer_after)` must not overlap any [`Busy`] interval (half-open: touching is fine);
 //!    buffers may reach outside the stretch (the provider's preparation time before
 //!    opening is their own business). And `now + min_notice ≤ s ≤ now + booking_horizon`.
 //!
-//! Busy intervals are sorted and merged once, then each stretch is swept with a single
-//! forward cursor, jumping straight past a clash to the first grid point after it, so a
-//! search costs O(windows + busy·log busy + slots).
+//! Busy intervals are sorted and merged once; dates are then expanded one at a time and
+//! each stretch is swept with a forward cursor (found by binary search), jumping straight
+//! past a clash to the first grid point after it. A search costs O(days × windows +
+//! busy·log busy + slots), and [`first_free_slot`] / [`dates_with_slots`] stop early.
 //!
 //! Degenerate rules never panic or loop: a non-positive `duration` or `step` yields no
 //! slots (and [`SlotRejection::InvalidRules`]); negative buffers and a negative minimum
@@ -225,7 +226,7 @@ pub fn occupied_range(start: Timestamp, end: Timestamp, rules: &ServiceRules) ->
 /// given. See the module docs for the rules.
 pub fn free_slots(input: &SlotInput) -> Vec<Slot> {
     let mut out = Vec::new();
-    search(input, &mut out, usize::MAX);
+    search(input, &mut out, usize::MAX, usize::MAX);
     out
 }
 
@@ -233,14 +234,17 @@ pub fn free_slots(input: &SlotInput) -> Vec<Slot> {
 /// the cheap way to answer "first available" across many providers.
 pub fn first_free_slot(input: &SlotInput) -> Option<Slot> {
     let mut out = Vec::with_capacity(1);
-    search(input, &mut out, 1);
+    search(input, &mut out, 1, 1);
     out.into_iter().next()
 }
 
 /// The local dates (in the clinic's zone) with at least one free slot, ascending — for a
-/// month view's day picker. Always the dates of [`free_slots`]' results.
+/// month view's day picker: the dates of [`free_slots`]' results, found more cheaply by
+/// stopping each day's search at its first free slot.
 pub fn dates_with_slots(input: &SlotInput) -> Vec<Date> {
-    let mut dates: Vec<Date> = free_slots(input).iter().map(|s| local_date(&input.time_zone, s.start)).collect();
+    let mut firsts = Vec::new();
+    search(input, &mut firsts, usize::MAX, 1);
+    let mut dates: Vec<Date> = firsts.iter().map(|s| local_date(&input.time_zone, s.start)).collect();
     dates.dedup();
     dates
 }
@@ -251,8 +255,7 @@ pub fn dates_with_slots(input: &SlotInput) -> Vec<Date> {
 pub fn expand_windows(input: &SlotInput, date: Date) -> Vec<(Timestamp, Timestamp)> {
     let cal = Calendar::new(input, date, date);
     let mut raw = Vec::new();
-    cal.push_windows(date, &mut raw);
-    merge(&mut raw);
+    cal.stretches(date, &mut raw);
     raw.into_iter().filter_map(|(s, e)| Some((ts(s)?, ts(e)?))).collect()
 }
 
@@ -334,20 +337,14 @@ fn containing_window(input: &SlotInput, start: Timestamp) -> Option<(Ns, Ns)> {
     let day = local_date(&input.time_zone, start);
     // A window belongs to its local date, but gap resolution can move an instant across
     // midnight; looking one day either side is always enough.
-    let (first, last) = (add_days(day, -1), add_days(day, 1));
-    let cal = Calendar::new(input, first, last);
-    let mut raw = Vec::new();
-    let mut d = first;
-    loop {
-        cal.push_windows(d, &mut raw);
-        if d >= last {
-            break;
-        }
-        d = add_days(d, 1);
-    }
-    merge(&mut raw);
+    let days = [add_days(day, -1), day, add_days(day, 1)];
+    let cal = Calendar::new(input, days[0], days[2]);
     let s = ns(start);
-    raw.into_iter().find(|&(ws, we)| ws <= s && s < we)
+    let mut raw = Vec::new();
+    days.into_iter().find_map(|d| {
+        cal.stretches(d, &mut raw);
+        raw.iter().copied().find(|&(ws, we)| ws <= s && s < we)
+    })
 }
 
 /// The rules that apply to a date range, pre-filtered so the per-date work is small.
@@ -379,6 +376,13 @@ impl<'a> Calendar<'a> {
             }
         }
         Self { tz: &input.time_zone, weekly, closed, hours }
+    }
+
+    /// Replaces `out` with the merged, sorted stretches of local `date`.
+    fn stretches(&self, date: Date, out: &mut Vec<(Ns, Ns)>) {
+        out.clear();
+        self.push_windows(date, out);
+        merge(out);
     }
 
     /// Appends the (unmerged) windows of local `date` as nanosecond pairs.
@@ -435,8 +439,9 @@ fn ceil_div(a: Ns, b: Ns) -> Ns {
     a.div_euclid(b) + Ns::from(a.rem_euclid(b) != 0)
 }
 
-/// Runs the search, stopping once `out` holds `limit` slots.
-fn search(input: &SlotInput, out: &mut Vec<Slot>, limit: usize) {
+/// Runs the search date by date, keeping at most `per_day` slots of each date and
+/// stopping once `out` holds `limit` slots.
+fn search(input: &SlotInput, out: &mut Vec<Slot>, limit: usize, per_day: usize) {
     let Some(r) = input.rules.normalized() else { return };
     let now = ns(input.now);
     let earliest = now + r.notice;
@@ -459,11 +464,23 @@ fn search(input: &SlotInput, out: &mut Vec<Slot>, limit: usize) {
     }
 
     let cal = Calendar::new(input, first, last);
-    let mut windows = Vec::new();
+    let mut busy: Vec<(Ns, Ns)> = input.busy.iter().map(|b| (ns(b.start), ns(b.end))).collect();
+    merge(&mut busy);
+
+    // Dates are processed in order and local → instant resolution is monotone, so each
+    // day's slots come after the previous day's: the output is sorted as it is built.
+    let mut stretches = Vec::new();
     let mut d = first;
     loop {
-        cal.push_windows(d, &mut windows);
-        if d >= last {
+        cal.stretches(d, &mut stretches);
+        let day_limit = limit.min(out.len().saturating_add(per_day));
+        for &(ws, we) in &stretches {
+            sweep(ws, we, &busy, &r, earliest, latest, out, day_limit);
+            if out.len() >= day_limit {
+                break;
+            }
+        }
+        if out.len() >= limit || d >= last {
             break;
         }
         let next = add_days(d, 1);
@@ -472,20 +489,7 @@ fn search(input: &SlotInput, out: &mut Vec<Slot>, limit: usize) {
         }
         d = next;
     }
-    merge(&mut windows);
-    if windows.is_empty() {
-        return;
-    }
-
-    let mut busy: Vec<(Ns, Ns)> = input.busy.iter().map(|b| (ns(b.start), ns(b.end))).collect();
-    merge(&mut busy);
-
-    for &(ws, we) in &windows {
-        sweep(ws, we, &busy, &r, earliest, latest, out, limit);
-        if out.len() >= limit {
-            return;
-        }
-    }
+    debug_assert!(out.windows(2).all(|w| w[0].start < w[1].start), "slots must be strictly increasing");
 }
 
 /// Emits the free grid slots of one merged stretch `[ws, we)`.
