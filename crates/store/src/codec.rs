@@ -25,7 +25,7 @@ impl Type<Sqlite> for DbTime {
 
 impl Encode<'_, Sqlite> for DbTime {
     fn encode_by_ref(&self, buf: &mut SqliteArgumentsBuffer) -> Result<IsNull, BoxDynError> {
-        let micros = i64::try_from(self.0.as_microsecond())?;
+        let micros = self.0.as_microsecond();
         <i64 as Encode<Sqlite>>::encode(micros, buf)
     }
 }

@@ -159,7 +159,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         axum::extract::Query::<T>::from_request_parts(parts, state).await.map(|q| ApiQuery(q.0)).map_err(
-            |e: QueryRejection| Problem::new(StatusCode::BAD_REQUEST, "bad_query", format!("{}", e.body_text())),
+            |e: QueryRejection| Problem::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()),
         )
     }
 }

@@ -42,7 +42,9 @@ fn api_table() -> Vec<(&'static str, &'static str, serde_json::Value, &'static [
 const PUBLIC_API: &[(&str, &str)] = &[("POST", "/api/v1/auth/login")];
 
 /// (method, path, form fields, roles allowed) for the web pages.
-fn page_table() -> Vec<(&'static str, &'static str, Vec<(&'static str, &'static str)>, &'static [Role])> {
+type PageRow = (&'static str, &'static str, Vec<(&'static str, &'static str)>, &'static [Role]);
+
+fn page_table() -> Vec<PageRow> {
     vec![
         ("GET", "/", vec![], EVERYONE),
         ("GET", "/profile", vec![], EVERYONE),
