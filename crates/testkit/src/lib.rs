@@ -140,6 +140,12 @@ fn install_crypto() {
     });
 }
 
+/// A plain HTTP client (for servers the test started itself).
+pub fn http_client() -> reqwest::Client {
+    install_crypto();
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
 /// A running server for one test.
 pub struct TestApp {
     /// `http://127.0.0.1:<port>`.

@@ -158,9 +158,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        axum::extract::Query::<T>::from_request_parts(parts, state).await.map(|q| ApiQuery(q.0)).map_err(
-            |e: QueryRejection| Problem::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()),
-        )
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|e: QueryRejection| Problem::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
     }
 }
 

@@ -126,3 +126,37 @@ async fn user_administration_from_the_command_line() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn serve_runs_the_real_binary_and_shuts_down_gracefully_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let db = TestDb::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_praxis"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("PRAXIS_DATABASE_URL", &db.url)
+        .env("PRAXIS_DATA_DIR", dir.path())
+        .env("PRAXIS_LOG", "info")
+        .env("PRAXIS_LOG_FORMAT", "json")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("praxis exited before listening").unwrap();
+        assert!(!line.contains("postgres://"), "the database URL is never logged: {line}");
+        if let Some(i) = line.find("listening on http://") {
+            let rest = &line[i + "listening on http://".len()..];
+            break rest[..rest.find('"').unwrap()].to_string();
+        }
+    };
+    let res = http_client().get(format!("http://{addr}/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "exit status {exit:?}; log: {rest:?}");
+    assert!(rest.iter().any(|l| l.contains("closing the database")), "{rest:?}");
+}
