@@ -5,20 +5,22 @@
 //! held ─request─▶ requested ─confirm─▶ confirmed ─check_in─▶ checked_in ─start─▶ in_progress ─complete─▶ completed
 //!  └──────────confirm─────────────────▶    └─mark_no_show─▶ no_show
 //! held | requested | confirmed | checked_in ─cancel─▶ cancelled
+//! held ─expire─▶ expired
 //! ```
 //!
 //! Decisions:
 //! * **held** is a short reservation while someone completes a booking form. It becomes
 //!   `requested` (clinic reviews bookings) or directly `confirmed` (clinic auto-confirms);
 //!   the services layer picks the action by clinic policy. An abandoned hold is
-//!   cancelled (or simply expires and is deleted by the services layer).
+//!   cancelled, or `expired` by the system once its time is up (kept for the record, but
+//!   not counted as a cancellation).
 //! * **no_show** only from `confirmed`: a request the clinic never confirmed was no
 //!   promise the patient broke, so it is cancelled instead; a checked-in patient did show.
 //! * **cancel** up to and including `checked_in` (the patient left before being seen), not
 //!   once the appointment is in progress.
 //! * `start` needs a check-in first, also for video appointments (the UI may do both in
 //!   one click); there is no shortcut from `confirmed`.
-//! * `completed`, `cancelled` and `no_show` are final. Repeating an action on the status it
+//! * `completed`, `cancelled`, `no_show` and `expired` are final. Repeating an action on the status it
 //!   leads to (confirming a confirmed appointment) is an [`IllegalTransition`] too; the
 //!   services layer may treat it as a no-op for idempotent retries.
 
@@ -47,11 +49,13 @@ pub enum AppointmentStatus {
     Cancelled,
     /// The patient did not come.
     NoShow,
+    /// A hold that lapsed before the booking was completed.
+    Expired,
 }
 
 impl AppointmentStatus {
     /// Every status, in workflow order.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Held,
         Self::Requested,
         Self::Confirmed,
@@ -60,6 +64,7 @@ impl AppointmentStatus {
         Self::Completed,
         Self::Cancelled,
         Self::NoShow,
+        Self::Expired,
     ];
 
     /// The statuses that block the provider's time — the set the database's
@@ -77,6 +82,7 @@ impl AppointmentStatus {
             Self::Completed => "completed",
             Self::Cancelled => "cancelled",
             Self::NoShow => "no_show",
+            Self::Expired => "expired",
         }
     }
 
@@ -91,6 +97,7 @@ impl AppointmentStatus {
             Self::Completed => "Completed",
             Self::Cancelled => "Cancelled",
             Self::NoShow => "No-show",
+            Self::Expired => "Hold expired",
         }
     }
 
@@ -101,7 +108,7 @@ impl AppointmentStatus {
 
     /// True when no further transition is possible.
     pub fn is_final(self) -> bool {
-        matches!(self, Self::Completed | Self::Cancelled | Self::NoShow)
+        matches!(self, Self::Completed | Self::Cancelled | Self::NoShow | Self::Expired)
     }
 
     /// The actions legal from this status, in workflow order — for showing buttons.
@@ -120,6 +127,7 @@ impl AppointmentStatus {
             Self::Completed => "A completed appointment",
             Self::Cancelled => "A cancelled appointment",
             Self::NoShow => "An appointment marked as a no-show",
+            Self::Expired => "An expired hold",
         }
     }
 }
@@ -160,12 +168,22 @@ pub enum AppointmentAction {
     Cancel,
     /// Record that the patient did not come.
     MarkNoShow,
+    /// Let a hold lapse (the system does this when its time is up).
+    Expire,
 }
 
 impl AppointmentAction {
     /// Every action, in workflow order.
-    pub const ALL: [Self; 7] =
-        [Self::Request, Self::Confirm, Self::CheckIn, Self::Start, Self::Complete, Self::Cancel, Self::MarkNoShow];
+    pub const ALL: [Self; 8] = [
+        Self::Request,
+        Self::Confirm,
+        Self::CheckIn,
+        Self::Start,
+        Self::Complete,
+        Self::Cancel,
+        Self::MarkNoShow,
+        Self::Expire,
+    ];
 
     /// The stable snake_case code used in the API and audit log.
     pub fn as_str(self) -> &'static str {
@@ -177,6 +195,7 @@ impl AppointmentAction {
             Self::Complete => "complete",
             Self::Cancel => "cancel",
             Self::MarkNoShow => "mark_no_show",
+            Self::Expire => "expire",
         }
     }
 
@@ -190,6 +209,7 @@ impl AppointmentAction {
             Self::Complete => "Complete",
             Self::Cancel => "Cancel",
             Self::MarkNoShow => "Mark as no-show",
+            Self::Expire => "Let the hold expire",
         }
     }
 
@@ -203,6 +223,7 @@ impl AppointmentAction {
             Self::Complete => "completed",
             Self::Cancel => "cancelled",
             Self::MarkNoShow => "marked as a no-show",
+            Self::Expire => "expired",
         }
     }
 
@@ -216,6 +237,7 @@ impl AppointmentAction {
             Self::Complete => AppointmentStatus::Completed,
             Self::Cancel => AppointmentStatus::Cancelled,
             Self::MarkNoShow => AppointmentStatus::NoShow,
+            Self::Expire => AppointmentStatus::Expired,
         }
     }
 }
@@ -263,14 +285,14 @@ impl IllegalTransition {
 /// The status after applying `action` to an appointment in `status`, or why not. The
 /// complete transition table (see the module docs):
 ///
-/// | from \ action | request   | confirm   | check_in   | start       | complete  | cancel    | mark_no_show |
-/// |---------------|-----------|-----------|------------|-------------|-----------|-----------|--------------|
-/// | held          | requested | confirmed |            |             |           | cancelled |              |
-/// | requested     |           | confirmed |            |             |           | cancelled |              |
-/// | confirmed     |           |           | checked_in |             |           | cancelled | no_show      |
-/// | checked_in    |           |           |            | in_progress |           | cancelled |              |
-/// | in_progress   |           |           |            |             | completed |           |              |
-/// | completed, cancelled, no_show: nothing |
+/// | from \ action | request   | confirm   | check_in   | start       | complete  | cancel    | mark_no_show | expire  |
+/// |---------------|-----------|-----------|------------|-------------|-----------|-----------|--------------|---------|
+/// | held          | requested | confirmed |            |             |           | cancelled |              | expired |
+/// | requested     |           | confirmed |            |             |           | cancelled |              |         |
+/// | confirmed     |           |           | checked_in |             |           | cancelled | no_show      |         |
+/// | checked_in    |           |           |            | in_progress |           | cancelled |              |         |
+/// | in_progress   |           |           |            |             | completed |           |              |         |
+/// | completed, cancelled, no_show, expired: nothing |
 pub fn next(status: AppointmentStatus, action: AppointmentAction) -> Result<AppointmentStatus, IllegalTransition> {
     use AppointmentAction as A;
     use AppointmentStatus as S;
@@ -282,6 +304,7 @@ pub fn next(status: AppointmentStatus, action: AppointmentAction) -> Result<Appo
         (S::InProgress, A::Complete) => S::Completed,
         (S::Held | S::Requested | S::Confirmed | S::CheckedIn, A::Cancel) => S::Cancelled,
         (S::Confirmed, A::MarkNoShow) => S::NoShow,
+        (S::Held, A::Expire) => S::Expired,
         _ => return Err(IllegalTransition { from: status, action }),
     };
     Ok(to)
@@ -309,16 +332,20 @@ mod tests {
     #[test]
     fn exhaustive_transition_table() {
         // Every (status, action) pair, spelled out: None = illegal.
-        let table: [(S, [Option<S>; 7]); 8] = [
-            //             Request          Confirm             CheckIn            Start               Complete            Cancel              MarkNoShow
-            (S::Held, [Some(S::Requested), Some(S::Confirmed), None, None, None, Some(S::Cancelled), None]),
-            (S::Requested, [None, Some(S::Confirmed), None, None, None, Some(S::Cancelled), None]),
-            (S::Confirmed, [None, None, Some(S::CheckedIn), None, None, Some(S::Cancelled), Some(S::NoShow)]),
-            (S::CheckedIn, [None, None, None, Some(S::InProgress), None, Some(S::Cancelled), None]),
-            (S::InProgress, [None, None, None, None, Some(S::Completed), None, None]),
-            (S::Completed, [None; 7]),
-            (S::Cancelled, [None; 7]),
-            (S::NoShow, [None; 7]),
+        let table: [(S, [Option<S>; 8]); 9] = [
+            //             Request          Confirm             CheckIn            Start               Complete            Cancel              MarkNoShow   Expire
+            (
+                S::Held,
+                [Some(S::Requested), Some(S::Confirmed), None, None, None, Some(S::Cancelled), None, Some(S::Expired)],
+            ),
+            (S::Requested, [None, Some(S::Confirmed), None, None, None, Some(S::Cancelled), None, None]),
+            (S::Confirmed, [None, None, Some(S::CheckedIn), None, None, Some(S::Cancelled), Some(S::NoShow), None]),
+            (S::CheckedIn, [None, None, None, Some(S::InProgress), None, Some(S::Cancelled), None, None]),
+            (S::InProgress, [None, None, None, None, Some(S::Completed), None, None, None]),
+            (S::Completed, [None; 8]),
+            (S::Cancelled, [None; 8]),
+            (S::NoShow, [None; 8]),
+            (S::Expired, [None; 8]),
         ];
         assert_eq!(table.len(), S::ALL.len());
         let mut checked = 0;
@@ -335,7 +362,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 56);
+        assert_eq!(checked, 72);
     }
 
     #[test]
