@@ -77,4 +77,10 @@ define_id!(
     ExceptionId,
     /// A clinic-wide closure (public holiday, building works).
     ClosureId,
+    /// A patient record (demographics; optionally linked to a portal account).
+    PatientId,
+    /// An offer of a freed slot to someone on the waiting list.
+    WaitlistOfferId,
+    /// One entry in an appointment's history (created, moved, status changed).
+    AppointmentChangeId,
 );

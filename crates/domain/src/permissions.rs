@@ -157,12 +157,48 @@ pub enum Permission {
     ManageUsers,
     /// Page and filter the audit log.
     ViewAuditLog,
+    /// See clinics, specialties, providers and services (the public directory).
+    ViewDirectory,
+    /// Create and edit clinics, specialties, providers and services.
+    ManageCatalog,
+    /// Edit weekly availability, exceptions and closures (own: a provider's own).
+    ManageAvailability,
+    /// Search free slots.
+    SearchSlots,
+    /// Book appointments (own: for oneself as a patient).
+    BookAppointment,
+    /// See appointments (own: a patient's own, a provider's own schedule).
+    ViewAppointments,
+    /// Cancel, reschedule or confirm a hold (own: one's own appointments).
+    ChangeAppointment,
+    /// Check in, start, complete, mark no-show, confirm requests (own: a provider's own).
+    RunAppointmentWorkflow,
+    /// Join and manage the waiting list (own: a patient's own entries).
+    ManageWaitlist,
+    /// Register patients and look up their contact details (own: one's own record).
+    ManagePatients,
+    /// Issue the secret calendar-feed address of a provider (own: one's own).
+    ManageCalendarFeed,
 }
 
 impl Permission {
     /// Every permission, for exhaustive tests and the documentation table.
-    pub const ALL: &'static [Permission] =
-        &[Permission::ManageOwnAccount, Permission::ManageUsers, Permission::ViewAuditLog];
+    pub const ALL: &'static [Permission] = &[
+        Permission::ManageOwnAccount,
+        Permission::ManageUsers,
+        Permission::ViewAuditLog,
+        Permission::ViewDirectory,
+        Permission::ManageCatalog,
+        Permission::ManageAvailability,
+        Permission::SearchSlots,
+        Permission::BookAppointment,
+        Permission::ViewAppointments,
+        Permission::ChangeAppointment,
+        Permission::RunAppointmentWorkflow,
+        Permission::ManageWaitlist,
+        Permission::ManagePatients,
+        Permission::ManageCalendarFeed,
+    ];
 }
 
 /// The matrix itself: what one role may do.
@@ -172,8 +208,22 @@ pub fn grant(role: Role, p: Permission) -> Option<Scope> {
     use Scope::*;
     match (p, role) {
         (ManageOwnAccount, _) => Some(Own),
-        (ManageUsers | ViewAuditLog, Admin) => Some(All),
-        (ManageUsers | ViewAuditLog, _) => None,
+        (ViewDirectory | SearchSlots, _) => Some(All),
+        (ManageUsers | ViewAuditLog | ManageCatalog, Admin) => Some(All),
+        (ManageUsers | ViewAuditLog | ManageCatalog, _) => None,
+        (ManageAvailability, Admin | Staff) => Some(All),
+        (ManageAvailability, Provider) => Some(Own),
+        (ManageAvailability, Patient) => None,
+        (BookAppointment | ManageWaitlist | ManagePatients, Admin | Staff | Provider) => Some(All),
+        (BookAppointment | ManageWaitlist | ManagePatients, Patient) => Some(Own),
+        (ViewAppointments | ChangeAppointment, Admin | Staff) => Some(All),
+        (ViewAppointments | ChangeAppointment, Provider | Patient) => Some(Own),
+        (RunAppointmentWorkflow, Admin | Staff) => Some(All),
+        (RunAppointmentWorkflow, Provider) => Some(Own),
+        (RunAppointmentWorkflow, Patient) => None,
+        (ManageCalendarFeed, Admin) => Some(All),
+        (ManageCalendarFeed, Provider) => Some(Own),
+        (ManageCalendarFeed, Staff | Patient) => None,
     }
 }
 
@@ -198,6 +248,23 @@ mod tests {
             assert_eq!(Roles::of(&[role]).scope(Permission::ViewAuditLog).is_some(), admin);
             assert_eq!(Roles::of(&[role]).scope(Permission::ManageOwnAccount), Some(Scope::Own));
         }
+    }
+
+    #[test]
+    fn patients_only_ever_act_on_their_own_records() {
+        let patient = Roles::of(&[Role::Patient]);
+        for p in Permission::ALL {
+            match patient.scope(*p) {
+                None | Some(Scope::Own) => {}
+                Some(Scope::All) => assert!(
+                    matches!(p, Permission::ViewDirectory | Permission::SearchSlots),
+                    "patients must not hold {p:?} for all records"
+                ),
+            }
+        }
+        assert_eq!(patient.scope(Permission::RunAppointmentWorkflow), None);
+        assert_eq!(Roles::of(&[Role::Provider]).scope(Permission::RunAppointmentWorkflow), Some(Scope::Own));
+        assert_eq!(Roles::of(&[Role::Staff]).scope(Permission::ManageCatalog), None);
     }
 
     #[test]

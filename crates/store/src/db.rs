@@ -340,7 +340,23 @@ macro_rules! arg_from_id {
         }
     )+};
 }
-arg_from_id!(UserId, SessionId);
+arg_from_id!(
+    UserId,
+    SessionId,
+    ClinicId,
+    ProviderId,
+    ServiceId,
+    SpecialtyId,
+    AppointmentId,
+    SeriesId,
+    WaitlistEntryId,
+    AvailabilityWindowId,
+    ExceptionId,
+    ClosureId,
+    PatientId,
+    WaitlistOfferId,
+    AppointmentChangeId,
+);
 
 /// A SQL statement with its bind values, runnable on either backend.
 #[derive(Debug)]
@@ -411,6 +427,22 @@ impl Where {
     pub fn and_literal(&mut self, condition: &'static str) {
         self.text.push_str(if self.text.is_empty() { " WHERE " } else { " AND " });
         self.text.push_str(condition);
+    }
+
+    /// Adds `AND <column> IN (…)` with one bind value per item (an empty list matches
+    /// nothing).
+    pub fn and_in<A: Into<Arg>>(&mut self, column: &str, values: impl IntoIterator<Item = A>) {
+        let mut placeholders = Vec::new();
+        for v in values {
+            self.args.push(v.into());
+            placeholders.push(format!("${}", self.args.len()));
+        }
+        self.text.push_str(if self.text.is_empty() { " WHERE " } else { " AND " });
+        if placeholders.is_empty() {
+            self.text.push_str("FALSE");
+        } else {
+            self.text.push_str(&format!("{column} IN ({})", placeholders.join(", ")));
+        }
     }
 
     /// `head` + this clause + `tail` as a runnable statement.

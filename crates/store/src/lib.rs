@@ -11,8 +11,13 @@ mod codec;
 mod db;
 mod error;
 
+pub mod appointments;
 pub mod audit;
+pub mod availability;
+pub mod catalog;
+pub mod patients;
 pub mod sessions;
+pub mod waitlist;
 pub mod throttle;
 pub mod users;
 
