@@ -19,4 +19,4 @@ pub use schedule::{
 };
 pub use schedule::{appointment, availability, recurrence, slots};
 pub use validation::{FieldError, Validation};
-pub use values::{Email, Phone};
+pub use values::{Currency, Email, Money, Phone};

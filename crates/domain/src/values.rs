@@ -241,3 +241,119 @@ mod tests {
         }
     }
 }
+
+/// An ISO 4217 currency code such as `AUD` or `INR`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Currency([u8; 3]);
+
+impl Currency {
+    /// Parses three ASCII letters (any case) into an upper-case code.
+    pub fn parse(raw: &str) -> Result<Self, InvalidValue> {
+        let s = raw.trim();
+        let b = s.as_bytes();
+        if b.len() != 3 || !b.iter().all(u8::is_ascii_alphabetic) {
+            return Err(invalid("A currency is a three-letter ISO code such as AUD or INR."));
+        }
+        Ok(Self([b[0].to_ascii_uppercase(), b[1].to_ascii_uppercase(), b[2].to_ascii_uppercase()]))
+    }
+
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.0).unwrap_or("XXX")
+    }
+
+    /// Digits after the decimal point in this currency (ISO 4217 minor units).
+    pub fn exponent(&self) -> u32 {
+        match self.as_str() {
+            "JPY" | "KRW" | "VND" | "CLP" | "ISK" | "UGX" | "XAF" | "XOF" | "PYG" => 0,
+            "BHD" | "KWD" | "OMR" | "JOD" | "TND" | "LYD" | "IQD" => 3,
+            _ => 2,
+        }
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Currency {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Currency {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Currency::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An amount of money in minor units (cents, paise) with its currency. Never a float.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Money {
+    /// Amount in the currency's minor unit (e.g. 12050 = 120.50 AUD).
+    pub amount_minor: i64,
+    /// ISO 4217 code.
+    #[schema(value_type = String, example = "AUD")]
+    pub currency: Currency,
+}
+
+impl Money {
+    /// An amount.
+    pub fn new(amount_minor: i64, currency: Currency) -> Self {
+        Self { amount_minor, currency }
+    }
+}
+
+impl fmt::Display for Money {
+    /// "AUD 120.50".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let exp = self.currency.exponent();
+        let sign = if self.amount_minor < 0 { "-" } else { "" };
+        let abs = self.amount_minor.unsigned_abs();
+        if exp == 0 {
+            return write!(f, "{} {sign}{abs}", self.currency);
+        }
+        let div = 10u64.pow(exp);
+        write!(f, "{} {sign}{}.{:0width$}", self.currency, abs / div, abs % div, width = exp as usize)
+    }
+}
+
+#[cfg(test)]
+mod money_tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn currency_codes() {
+        assert_eq!(Currency::parse("aud").unwrap().as_str(), "AUD");
+        assert!(Currency::parse("AU").is_err());
+        assert!(Currency::parse("A1D").is_err());
+        assert!(Currency::parse("€€€").is_err());
+    }
+
+    #[test]
+    fn money_displays_in_major_units() {
+        let aud = Currency::parse("AUD").unwrap();
+        assert_eq!(Money::new(12050, aud).to_string(), "AUD 120.50");
+        assert_eq!(Money::new(-5, aud).to_string(), "AUD -0.05");
+        assert_eq!(Money::new(1500, Currency::parse("JPY").unwrap()).to_string(), "JPY 1500");
+        assert_eq!(Money::new(1234, Currency::parse("KWD").unwrap()).to_string(), "KWD 1.234");
+    }
+
+    proptest! {
+        #[test]
+        fn money_text_round_trips_to_the_same_minor_units(n in -10_000_000i64..10_000_000) {
+            let aud = Currency::parse("AUD").unwrap();
+            let text = Money::new(n, aud).to_string();
+            let number = text.trim_start_matches("AUD ");
+            let (neg, digits) = number.strip_prefix('-').map(|d| (true, d)).unwrap_or((false, number));
+            let (major, minor) = digits.split_once('.').unwrap();
+            let back = major.parse::<i64>().unwrap() * 100 + minor.parse::<i64>().unwrap();
+            prop_assert_eq!(if neg { -back } else { back }, n);
+        }
+    }
+}

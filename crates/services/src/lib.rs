@@ -14,6 +14,10 @@ mod settings;
 
 pub mod audit;
 pub mod auth;
+pub mod availability;
+pub mod catalog;
+pub mod patients;
+pub mod scheduling;
 pub mod users;
 
 pub use actor::{Actor, RequestContext};

@@ -44,6 +44,12 @@ pub struct Settings {
     pub public_base_url: String,
     /// The zone for times not tied to a clinic (audit log, account pages).
     pub display_zone: jiff::tz::TimeZone,
+    /// How long a hold keeps a slot while someone finishes booking.
+    pub hold_ttl: SignedDuration,
+    /// How long a waiting-list offer stays open before passing to the next patient.
+    pub waitlist_offer_ttl: SignedDuration,
+    /// Video rooms are this address followed by an unguessable room name.
+    pub video_base_url: String,
 }
 
 impl Default for Settings {
@@ -55,6 +61,9 @@ impl Default for Settings {
             password_params: PasswordParams::default(),
             public_base_url: "http://127.0.0.1:8080".into(),
             display_zone: jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC),
+            hold_ttl: SignedDuration::from_mins(10),
+            waitlist_offer_ttl: SignedDuration::from_hours(4),
+            video_base_url: "https://meet.jit.si/".into(),
         }
     }
 }

@@ -206,6 +206,17 @@ impl Services {
             Err(e) if e.is_unique("email") => return Err(email_taken()),
             other => other?,
         }
+        if roles.has(Role::Patient) {
+            let (given_name, family_name) = crate::patients::split_name(&row.full_name);
+            let record = crate::patients::NewPatient {
+                given_name,
+                family_name,
+                email: Some(row.email.clone()),
+                phone: row.phone.clone(),
+                date_of_birth: None,
+            };
+            self.insert_patient(&mut tx, &record, Some(UserId(row.id))).await?;
+        }
         tx.audit(self.audit_entry(
             actor,
             "user.create",

@@ -258,7 +258,7 @@ pub async fn list(db: &Db, f: &AppointmentFilter, limit: i64, offset: i64) -> St
 }
 
 /// Occupied time of a provider, for the slot engine.
-#[derive(Clone, Copy, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug, sqlx::FromRow)]
 pub struct BusyRow {
     /// The appointment.
     pub appointment_id: Uuid,
@@ -278,11 +278,13 @@ pub struct BusyRow {
     pub occupied_until: DbTime,
     /// Booked participants.
     pub booked: i64,
+    /// Status code.
+    pub status: String,
 }
 
 const BUSY_SELECT: &str = "SELECT a.id AS appointment_id, a.provider_id, a.service_id, a.clinic_id, a.starts_at, \
     a.ends_at, a.occupied_from, a.occupied_until, (SELECT COUNT(*) FROM appointment_participants ap \
-    WHERE ap.appointment_id = a.id AND ap.status = 'booked') AS booked FROM appointments a";
+    WHERE ap.appointment_id = a.id AND ap.status = 'booked') AS booked, a.status FROM appointments a";
 
 /// Time-occupying appointments (live holds included, lapsed holds not) of every provider
 /// offering `service`, overlapping `[from, until)` — one query for a whole slot search.
@@ -677,6 +679,55 @@ pub async fn idempotency_put(
         .bind(request_hash)
         .bind(appointment)
         .bind(now),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A recurring series.
+#[derive(Clone, Debug)]
+pub struct NewSeries {
+    /// Id.
+    pub id: SeriesId,
+    /// Provider.
+    pub provider_id: ProviderId,
+    /// Clinic.
+    pub clinic_id: ClinicId,
+    /// Service.
+    pub service_id: ServiceId,
+    /// Patient.
+    pub patient_id: PatientId,
+    /// Every N weeks.
+    pub every_weeks: i64,
+    /// For K occurrences.
+    pub occurrences: Option<i64>,
+    /// Or until this date.
+    pub until_date: Option<jiff::civil::Date>,
+    /// The first start.
+    pub first_start: Timestamp,
+    /// Now.
+    pub created_at: Timestamp,
+    /// Who booked it.
+    pub created_by: Option<UserId>,
+}
+
+/// Records a series (its appointments reference it).
+pub async fn insert_series(tx: &mut Tx, s: &NewSeries) -> StoreResult<()> {
+    tx.execute(
+        sql("INSERT INTO appointment_series (id, provider_id, clinic_id, service_id, patient_id, every_weeks, \
+             occurrences, until_date, first_start, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, \
+             $9, $10, $11)")
+        .bind(s.id)
+        .bind(s.provider_id)
+        .bind(s.clinic_id)
+        .bind(s.service_id)
+        .bind(s.patient_id)
+        .bind(s.every_weeks)
+        .bind(s.occurrences)
+        .bind(s.until_date)
+        .bind(s.first_start)
+        .bind(s.created_at)
+        .bind(s.created_by),
     )
     .await?;
     Ok(())

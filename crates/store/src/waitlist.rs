@@ -279,3 +279,65 @@ pub async fn pending_offer_for_appointment(tx: &mut Tx, appointment: Appointment
     .await
 }
 
+
+/// Freed time to offer to the waiting list.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct ReleaseRow {
+    /// Id.
+    pub id: Uuid,
+    /// Whose time.
+    pub provider_id: Uuid,
+    /// Where.
+    pub clinic_id: Uuid,
+    /// Which service was booked there.
+    pub service_id: Uuid,
+    /// The freed start.
+    pub starts_at: DbTime,
+}
+
+/// Records freed time (in the transaction that frees it).
+pub async fn insert_release(
+    tx: &mut Tx,
+    provider: ProviderId,
+    clinic: ClinicId,
+    service: ServiceId,
+    starts_at: Timestamp,
+    now: Timestamp,
+) -> StoreResult<Uuid> {
+    let id = Uuid::now_v7();
+    tx.execute(
+        sql("INSERT INTO slot_releases (id, provider_id, clinic_id, service_id, starts_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)")
+        .bind(id)
+        .bind(provider)
+        .bind(clinic)
+        .bind(service)
+        .bind(starts_at)
+        .bind(now),
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Unprocessed releases, oldest first.
+pub async fn pending_releases(db: &Db, limit: i64) -> StoreResult<Vec<ReleaseRow>> {
+    db.fetch_all(
+        dynamic_sql(format!(
+            "SELECT id, provider_id, clinic_id, service_id, starts_at FROM slot_releases \
+             WHERE processed_at IS NULL ORDER BY created_at LIMIT {}",
+            limit.clamp(1, 1000)
+        )),
+    )
+    .await
+}
+
+/// Claims a release for processing; false when another worker already did.
+pub async fn claim_release(tx: &mut Tx, id: Uuid, now: Timestamp) -> StoreResult<Option<ReleaseRow>> {
+    tx.fetch_optional(
+        sql("UPDATE slot_releases SET processed_at = $2 WHERE id = $1 AND processed_at IS NULL \
+             RETURNING id, provider_id, clinic_id, service_id, starts_at")
+        .bind(id)
+        .bind(now),
+    )
+    .await
+}

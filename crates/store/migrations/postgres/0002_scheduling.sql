@@ -244,6 +244,20 @@ CREATE TABLE waitlist_offers (
 CREATE INDEX waitlist_offers_status_idx ON waitlist_offers (status, expires_at);
 CREATE INDEX waitlist_offers_entry_idx ON waitlist_offers (entry_id);
 
+-- Freed time waiting to be offered to the waiting list. Written in the same transaction
+-- as the cancellation or move that frees it; processed right after commit, and again by
+-- housekeeping if the process stopped in between.
+CREATE TABLE slot_releases (
+    id UUID PRIMARY KEY,
+    provider_id UUID NOT NULL REFERENCES providers (id),
+    clinic_id UUID NOT NULL REFERENCES clinics (id),
+    service_id UUID NOT NULL REFERENCES services (id),
+    starts_at TIMESTAMPTZ NOT NULL,
+    created_at TIMESTAMPTZ NOT NULL,
+    processed_at TIMESTAMPTZ
+);
+CREATE INDEX slot_releases_pending_idx ON slot_releases (processed_at, created_at);
+
 -- The database itself guarantees no double booking: no two time-occupying appointments of
 -- one provider may overlap (buffers included).
 CREATE EXTENSION IF NOT EXISTS btree_gist;

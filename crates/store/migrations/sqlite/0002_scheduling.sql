@@ -243,3 +243,17 @@ CREATE TABLE waitlist_offers (
 );
 CREATE INDEX waitlist_offers_status_idx ON waitlist_offers (status, expires_at);
 CREATE INDEX waitlist_offers_entry_idx ON waitlist_offers (entry_id);
+
+-- Freed time waiting to be offered to the waiting list. Written in the same transaction
+-- as the cancellation or move that frees it; processed right after commit, and again by
+-- housekeeping if the process stopped in between.
+CREATE TABLE slot_releases (
+    id BLOB PRIMARY KEY NOT NULL,
+    provider_id BLOB NOT NULL REFERENCES providers (id),
+    clinic_id BLOB NOT NULL REFERENCES clinics (id),
+    service_id BLOB NOT NULL REFERENCES services (id),
+    starts_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    processed_at INTEGER
+);
+CREATE INDEX slot_releases_pending_idx ON slot_releases (processed_at, created_at);
