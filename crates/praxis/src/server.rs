@@ -39,8 +39,10 @@ pub async fn serve(svc: Services, args: &ServeArgs) -> Result<()> {
         WebConfig { secure_cookies: args.secure_cookies, trust_proxy: args.trust_proxy, ..WebConfig::default() };
     let db = svc.db().clone();
     praxis_web::metrics::handle();
+    let housekeeping = tokio::spawn(housekeeping(svc.clone()));
     tracing::info!(%addr, ms = started.elapsed().as_millis() as u64, "Praxis is listening on http://{addr}");
     praxis_web::serve(listener, AppState { svc, config }, shutdown_signal()).await.context("server error")?;
+    housekeeping.abort();
     tracing::info!("shutting down: closing the database");
     db.close().await;
     Ok(())
@@ -66,4 +68,18 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("signal received: finishing requests in flight");
+}
+
+/// Lets lapsed holds expire, passes lapsed waiting-list offers on and offers freed time,
+/// every 15 seconds. Every step is idempotent and claims its rows, so any number of
+/// instances may run it.
+async fn housekeeping(svc: praxis_services::Services) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = svc.run_housekeeping().await {
+            tracing::warn!(error = %e, "housekeeping failed; will retry");
+        }
+    }
 }

@@ -286,7 +286,11 @@ impl Services {
     }
 
     /// A provider's weekly windows and current exceptions.
-    pub async fn provider_availability(&self, actor: &Actor, provider: ProviderId) -> ServiceResult<ProviderAvailability> {
+    pub async fn provider_availability(
+        &self,
+        actor: &Actor,
+        provider: ProviderId,
+    ) -> ServiceResult<ProviderAvailability> {
         actor.require(Permission::ViewDirectory)?;
         catalog::provider(self.db(), provider).await?.ok_or(ServiceError::NotFound { what: "Provider" })?;
         let windows = availability::windows_of(self.db(), provider).await?;
@@ -302,7 +306,12 @@ impl Services {
     /// Adds a weekly window. Refused when it overlaps another window of the provider at
     /// the same clinic, or puts them at two clinics at the same real time (compared as
     /// instants, so clinics in different time zones are handled across DST changes).
-    pub async fn add_window(&self, actor: &Actor, provider: ProviderId, input: WindowInput) -> ServiceResult<AvailabilityWindow> {
+    pub async fn add_window(
+        &self,
+        actor: &Actor,
+        provider: ProviderId,
+        input: WindowInput,
+    ) -> ServiceResult<AvailabilityWindow> {
         self.require_availability(actor, provider).await?;
         let mut v = Validation::new();
         let weekday = parse_weekday(&input.weekday);
@@ -324,30 +333,53 @@ impl Services {
         let (Some(weekday), Some(start), Some(end), Some(clinic_id)) = (weekday, start, end, input.clinic_id) else {
             return Err(ServiceError::Internal("validated window without values".into()));
         };
-        let window = WeeklyWindow::new(weekday, minutes_to_time(start), minutes_to_time(end), input.valid_from, input.valid_until)
-            .map_err(ServiceError::Validation)?;
+        let window = WeeklyWindow::new(
+            weekday,
+            minutes_to_time(start),
+            minutes_to_time(end),
+            input.valid_from,
+            input.valid_until,
+        )
+        .map_err(ServiceError::Validation)?;
         let works_at = catalog::links(self.db(), Link::Clinics).await?;
         if !works_at.iter().any(|l| l.provider_id == provider.0 && l.other_id == clinic_id.0) {
             return Err(ServiceError::invalid("clinic_id", "not_linked", "The provider does not work at this clinic."));
         }
-        let clinics: Vec<Clinic> = praxis_store::catalog::clinics(self.db()).await?.into_iter().map(Clinic::from_row).collect();
-        let zone_of = |c: Uuid| clinics.iter().find(|x| x.id.0 == c).map(Clinic::zone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let clinics: Vec<Clinic> =
+            praxis_store::catalog::clinics(self.db()).await?.into_iter().map(Clinic::from_row).collect();
+        let zone_of =
+            |c: Uuid| clinics.iter().find(|x| x.id.0 == c).map(Clinic::zone).unwrap_or(jiff::tz::TimeZone::UTC);
         let now = self.now();
         let mut tx = self.db().begin().await?;
         let existing = availability::windows_of_tx(&mut tx, provider).await?;
         let new_zone = zone_of(clinic_id.0);
         for other in &existing {
             let ow = window_of(other);
-            let conflict = conflicting_windows_across_zones(std::slice::from_ref(&window), &new_zone, std::slice::from_ref(&ow), &zone_of(other.clinic_id), now);
+            let conflict = conflicting_windows_across_zones(
+                std::slice::from_ref(&window),
+                &new_zone,
+                std::slice::from_ref(&ow),
+                &zone_of(other.clinic_id),
+                now,
+            );
             if let Some(c) = conflict {
                 let same = other.clinic_id == clinic_id.0;
-                let name = clinics.iter().find(|x| x.id.0 == other.clinic_id).map(|x| x.name.clone()).unwrap_or_default();
+                let name =
+                    clinics.iter().find(|x| x.id.0 == other.clinic_id).map(|x| x.name.clone()).unwrap_or_default();
                 let message = if same {
-                    format!("This overlaps the {} {}–{} window at this clinic.", weekday_name(ow.weekday), hhmm(other.start_min), hhmm(other.end_min))
+                    format!(
+                        "This overlaps the {} {}–{} window at this clinic.",
+                        weekday_name(ow.weekday),
+                        hhmm(other.start_min),
+                        hhmm(other.end_min)
+                    )
                 } else {
                     format!(
                         "On {} this would put the provider at two clinics at once: they work at {name} then ({} {}–{} local time there).",
-                        c.a_date, weekday_name(ow.weekday), hhmm(other.start_min), hhmm(other.end_min)
+                        c.a_date,
+                        weekday_name(ow.weekday),
+                        hhmm(other.start_min),
+                        hhmm(other.end_min)
                     )
                 };
                 return Err(ServiceError::Conflict {
@@ -381,19 +413,35 @@ impl Services {
     }
 
     /// Removes a weekly window.
-    pub async fn delete_window(&self, actor: &Actor, provider: ProviderId, id: AvailabilityWindowId) -> ServiceResult<()> {
+    pub async fn delete_window(
+        &self,
+        actor: &Actor,
+        provider: ProviderId,
+        id: AvailabilityWindowId,
+    ) -> ServiceResult<()> {
         self.require_availability(actor, provider).await?;
         let mut tx = self.db().begin().await?;
         if !availability::delete_window(&mut tx, provider, id).await? {
             return Err(ServiceError::NotFound { what: "Availability window" });
         }
-        tx.audit(self.audit_entry(actor, "availability.window_remove", "provider", Some(provider.to_string()), format!("removed window {id}")));
+        tx.audit(self.audit_entry(
+            actor,
+            "availability.window_remove",
+            "provider",
+            Some(provider.to_string()),
+            format!("removed window {id}"),
+        ));
         tx.commit().await?;
         Ok(())
     }
 
     /// Adds a dated exception: closed (leave) or replacement hours.
-    pub async fn add_exception(&self, actor: &Actor, provider: ProviderId, input: ExceptionInput) -> ServiceResult<AvailabilityExceptionView> {
+    pub async fn add_exception(
+        &self,
+        actor: &Actor,
+        provider: ProviderId,
+        input: ExceptionInput,
+    ) -> ServiceResult<AvailabilityExceptionView> {
         self.require_availability(actor, provider).await?;
         let mut v = Validation::new();
         let from = input.from;
@@ -439,7 +487,11 @@ impl Services {
         if let Some(c) = input.clinic_id {
             let works_at = catalog::links(self.db(), Link::Clinics).await?;
             if !works_at.iter().any(|l| l.provider_id == provider.0 && l.other_id == c.0) {
-                return Err(ServiceError::invalid("clinic_id", "not_linked", "The provider does not work at this clinic."));
+                return Err(ServiceError::invalid(
+                    "clinic_id",
+                    "not_linked",
+                    "The provider does not work at this clinic.",
+                ));
             }
         }
         let row = ExceptionRow {
@@ -460,7 +512,10 @@ impl Services {
             "availability.exception_add",
             "provider",
             Some(provider.to_string()),
-            format!("{kind} from {from} to {until}{}", if row.reason.is_empty() { String::new() } else { format!(" ({})", row.reason) }),
+            format!(
+                "{kind} from {from} to {until}{}",
+                if row.reason.is_empty() { String::new() } else { format!(" ({})", row.reason) }
+            ),
         ));
         tx.commit().await?;
         Ok(exception_view(&row))
@@ -473,7 +528,13 @@ impl Services {
         if !availability::delete_exception(&mut tx, provider, id).await? {
             return Err(ServiceError::NotFound { what: "Exception" });
         }
-        tx.audit(self.audit_entry(actor, "availability.exception_remove", "provider", Some(provider.to_string()), format!("removed exception {id}")));
+        tx.audit(self.audit_entry(
+            actor,
+            "availability.exception_remove",
+            "provider",
+            Some(provider.to_string()),
+            format!("removed exception {id}"),
+        ));
         tx.commit().await?;
         Ok(())
     }
@@ -500,7 +561,9 @@ impl Services {
             v.add("reason", "too_long", "Use at most 300 characters.");
         }
         v.finish()?;
-        let (Some(from), Some(until)) = (input.from, until) else { return Err(ServiceError::Internal("no dates".into())) };
+        let (Some(from), Some(until)) = (input.from, until) else {
+            return Err(ServiceError::Internal("no dates".into()));
+        };
         let row = ClosureRow {
             id: ClosureId::new().0,
             clinic_id: clinic.0,
@@ -511,7 +574,13 @@ impl Services {
         };
         let mut tx = self.db().begin().await?;
         availability::insert_closure(&mut tx, &row).await?;
-        tx.audit(self.audit_entry(actor, "clinic.closure_add", "clinic", Some(clinic.to_string()), format!("closed from {from} to {until}")));
+        tx.audit(self.audit_entry(
+            actor,
+            "clinic.closure_add",
+            "clinic",
+            Some(clinic.to_string()),
+            format!("closed from {from} to {until}"),
+        ));
         tx.commit().await?;
         Ok(Closure { id: ClosureId(row.id), clinic_id: clinic, from, until, reason: row.reason })
     }
@@ -525,18 +594,35 @@ impl Services {
         if !availability::delete_closure(&mut tx, clinic, id).await? {
             return Err(ServiceError::NotFound { what: "Closure" });
         }
-        tx.audit(self.audit_entry(actor, "clinic.closure_remove", "clinic", Some(clinic.to_string()), format!("removed closure {id}")));
+        tx.audit(self.audit_entry(
+            actor,
+            "clinic.closure_remove",
+            "clinic",
+            Some(clinic.to_string()),
+            format!("removed closure {id}"),
+        ));
         tx.commit().await?;
         Ok(())
     }
 
     /// A clinic's closures from `from` on.
-    pub async fn list_closures(&self, actor: &Actor, clinic: ClinicId, from: Option<Date>) -> ServiceResult<Vec<Closure>> {
+    pub async fn list_closures(
+        &self,
+        actor: &Actor,
+        clinic: ClinicId,
+        from: Option<Date>,
+    ) -> ServiceResult<Vec<Closure>> {
         actor.require(Permission::ViewDirectory)?;
         let rows = availability::closures(self.db(), Some(clinic), from, None).await?;
         Ok(rows
             .into_iter()
-            .map(|r| Closure { id: ClosureId(r.id), clinic_id: ClinicId(r.clinic_id), from: r.from_date.0, until: r.until_date.0, reason: r.reason })
+            .map(|r| Closure {
+                id: ClosureId(r.id),
+                clinic_id: ClinicId(r.clinic_id),
+                from: r.from_date.0,
+                until: r.until_date.0,
+                reason: r.reason,
+            })
             .collect())
     }
 }

@@ -288,7 +288,6 @@ pub struct ServiceInput {
     pub active: Option<bool>,
 }
 
-
 fn range(v: &mut Validation, field: &str, value: Option<i64>, default: i64, min: i64, max: i64) -> i64 {
     let n = value.unwrap_or(default);
     if n < min || n > max {
@@ -307,7 +306,10 @@ fn colour(v: &mut Validation, value: Option<&str>) -> String {
 }
 
 impl Services {
-    fn validate_clinic(&self, input: &ClinicInput) -> ServiceResult<(String, String, Option<String>, Option<String>, String)> {
+    fn validate_clinic(
+        &self,
+        input: &ClinicInput,
+    ) -> ServiceResult<(String, String, Option<String>, Option<String>, String)> {
         let mut v = Validation::new();
         let name = v.required("name", &input.name, 200);
         let address = input.address.trim().to_string();
@@ -326,7 +328,11 @@ impl Services {
         if tz.is_empty() {
             v.add("time_zone", "required", "Choose the clinic's time zone.");
         } else if jiff::tz::TimeZone::get(tz).is_err() {
-            v.add("time_zone", "invalid", format!("{tz:?} is not a known time zone; use a name like Australia/Sydney."));
+            v.add(
+                "time_zone",
+                "invalid",
+                format!("{tz:?} is not a known time zone; use a name like Australia/Sydney."),
+            );
         }
         v.finish()?;
         Ok((name.unwrap_or_default(), address, phone, email, tz.to_string()))
@@ -350,7 +356,13 @@ impl Services {
         };
         let mut tx = self.db().begin().await?;
         catalog::upsert_clinic(&mut tx, &row).await?;
-        tx.audit(self.audit_entry(actor, "clinic.create", "clinic", Some(row.id.to_string()), format!("created clinic {}", row.name)));
+        tx.audit(self.audit_entry(
+            actor,
+            "clinic.create",
+            "clinic",
+            Some(row.id.to_string()),
+            format!("created clinic {}", row.name),
+        ));
         tx.commit().await?;
         Ok(Clinic::from_row(row))
     }
@@ -377,7 +389,13 @@ impl Services {
         } else {
             String::new()
         };
-        tx.audit(self.audit_entry(actor, "clinic.update", "clinic", Some(id.to_string()), format!("updated clinic {}{zone_note}", row.name)));
+        tx.audit(self.audit_entry(
+            actor,
+            "clinic.update",
+            "clinic",
+            Some(id.to_string()),
+            format!("updated clinic {}{zone_note}", row.name),
+        ));
         tx.commit().await?;
         Ok(Clinic::from_row(row))
     }
@@ -408,12 +426,22 @@ impl Services {
                 return Err(ServiceError::Conflict {
                     code: "specialty_exists",
                     message: "That specialty already exists.".into(),
-                    fields: vec![FieldError { field: "name".into(), code: "taken".into(), message: "That specialty already exists.".into() }],
+                    fields: vec![FieldError {
+                        field: "name".into(),
+                        code: "taken".into(),
+                        message: "That specialty already exists.".into(),
+                    }],
                 });
             }
             other => other?,
         }
-        tx.audit(self.audit_entry(actor, "specialty.create", "specialty", Some(id.to_string()), format!("created specialty {name}")));
+        tx.audit(self.audit_entry(
+            actor,
+            "specialty.create",
+            "specialty",
+            Some(id.to_string()),
+            format!("created specialty {name}"),
+        ));
         tx.commit().await?;
         Ok(Specialty { id, name })
     }
@@ -421,7 +449,11 @@ impl Services {
     /// Every specialty.
     pub async fn list_specialties(&self, actor: &Actor) -> ServiceResult<Vec<Specialty>> {
         actor.require(Permission::ViewDirectory)?;
-        Ok(catalog::specialties(self.db()).await?.into_iter().map(|r| Specialty { id: SpecialtyId(r.id), name: r.name }).collect())
+        Ok(catalog::specialties(self.db())
+            .await?
+            .into_iter()
+            .map(|r| Specialty { id: SpecialtyId(r.id), name: r.name })
+            .collect())
     }
 
     fn validate_service(&self, input: &ServiceInput) -> ServiceResult<ServiceRow> {
@@ -505,7 +537,13 @@ impl Services {
         self.check_specialty(input.specialty_id).await?;
         let mut tx = self.db().begin().await?;
         catalog::upsert_service(&mut tx, &row).await?;
-        tx.audit(self.audit_entry(actor, "service.update", "service", Some(id.to_string()), format!("updated service {}", row.name)));
+        tx.audit(self.audit_entry(
+            actor,
+            "service.update",
+            "service",
+            Some(id.to_string()),
+            format!("updated service {}", row.name),
+        ));
         tx.commit().await?;
         Service::from_row(row)
     }
@@ -565,10 +603,14 @@ impl Services {
     pub async fn list_providers(&self, actor: &Actor) -> ServiceResult<Vec<Provider>> {
         actor.require(Permission::ViewDirectory)?;
         let links = self.provider_links().await?;
-        Ok(catalog::providers(self.db()).await?.into_iter().map(|r| {
-            let l = links.get(&r.id);
-            Self::provider_view(r, l)
-        }).collect())
+        Ok(catalog::providers(self.db())
+            .await?
+            .into_iter()
+            .map(|r| {
+                let l = links.get(&r.id);
+                Self::provider_view(r, l)
+            })
+            .collect())
     }
 
     /// One provider.
@@ -589,8 +631,14 @@ impl Services {
         Ok(Some(Self::provider_view(r, l)))
     }
 
-    async fn validate_provider(&self, input: &ProviderInput, v: &mut Validation) -> ServiceResult<(Option<i64>, Option<String>, String)> {
-        for (field, text, max) in [("title", &input.title, 200), ("bio", &input.bio, 5000), ("qualifications", &input.qualifications, 2000)] {
+    async fn validate_provider(
+        &self,
+        input: &ProviderInput,
+        v: &mut Validation,
+    ) -> ServiceResult<(Option<i64>, Option<String>, String)> {
+        for (field, text, max) in
+            [("title", &input.title, 200), ("bio", &input.bio, 5000), ("qualifications", &input.qualifications, 2000)]
+        {
             if text.chars().count() > max {
                 v.add(field, "too_long", format!("Use at most {max} characters."));
             }
@@ -631,7 +679,8 @@ impl Services {
             v
         }
         catalog::set_links(tx, id, Link::Clinics, &dedup(input.clinic_ids.iter().map(|c| c.0).collect())).await?;
-        catalog::set_links(tx, id, Link::Specialties, &dedup(input.specialty_ids.iter().map(|c| c.0).collect())).await?;
+        catalog::set_links(tx, id, Link::Specialties, &dedup(input.specialty_ids.iter().map(|c| c.0).collect()))
+            .await?;
         catalog::set_links(tx, id, Link::Services, &dedup(input.service_ids.iter().map(|c| c.0).collect())).await?;
         Ok(())
     }
@@ -690,13 +739,24 @@ impl Services {
             other => other?,
         }
         self.write_links(&mut tx, id, &input).await?;
-        tx.audit(self.audit_entry(actor, "provider.create", "provider", Some(id.to_string()), format!("created provider profile for {}", user.email)));
+        tx.audit(self.audit_entry(
+            actor,
+            "provider.create",
+            "provider",
+            Some(id.to_string()),
+            format!("created provider profile for {}", user.email),
+        ));
         tx.commit().await?;
         self.get_provider(actor, id).await
     }
 
     /// Replaces a provider's profile and links (administrators).
-    pub async fn update_provider(&self, actor: &Actor, id: ProviderId, input: ProviderInput) -> ServiceResult<Provider> {
+    pub async fn update_provider(
+        &self,
+        actor: &Actor,
+        id: ProviderId,
+        input: ProviderInput,
+    ) -> ServiceResult<Provider> {
         actor.require(Permission::ManageCatalog)?;
         let current = catalog::provider(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Provider" })?;
         let mut v = Validation::new();
@@ -717,7 +777,13 @@ impl Services {
         let mut tx = self.db().begin().await?;
         catalog::upsert_provider(&mut tx, &row).await?;
         self.write_links(&mut tx, id, &input).await?;
-        tx.audit(self.audit_entry(actor, "provider.update", "provider", Some(id.to_string()), format!("updated provider profile of {}", current.email)));
+        tx.audit(self.audit_entry(
+            actor,
+            "provider.update",
+            "provider",
+            Some(id.to_string()),
+            format!("updated provider profile of {}", current.email),
+        ));
         tx.commit().await?;
         self.get_provider(actor, id).await
     }

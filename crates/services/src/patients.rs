@@ -83,7 +83,12 @@ pub fn split_name(full: &str) -> (String, String) {
 
 impl Services {
     /// Inserts a patient row inside `tx` (registration, and the record of a new portal account).
-    pub(crate) async fn insert_patient(&self, tx: &mut Tx, input: &NewPatient, user: Option<UserId>) -> ServiceResult<Patient> {
+    pub(crate) async fn insert_patient(
+        &self,
+        tx: &mut Tx,
+        input: &NewPatient,
+        user: Option<UserId>,
+    ) -> ServiceResult<Patient> {
         let mut v = Validation::new();
         let given = v.required("given_name", &input.given_name, 100);
         let family = input.family_name.trim().to_string();
@@ -147,12 +152,22 @@ impl Services {
     }
 
     /// Patients matching part of a name, email or phone (staff, providers, administrators).
-    pub async fn search_patients(&self, actor: &Actor, text: Option<&str>, page: PageRequest) -> ServiceResult<Page<Patient>> {
+    pub async fn search_patients(
+        &self,
+        actor: &Actor,
+        text: Option<&str>,
+        page: PageRequest,
+    ) -> ServiceResult<Page<Patient>> {
         if actor.require(Permission::ManagePatients)? != Scope::All {
             return Err(ServiceError::Forbidden);
         }
         let (rows, total) = patients::search(self.db(), text, page.per_page, page.offset()).await?;
-        Ok(Page { items: rows.into_iter().map(Patient::from_row).collect(), total, page: page.page, per_page: page.per_page })
+        Ok(Page {
+            items: rows.into_iter().map(Patient::from_row).collect(),
+            total,
+            page: page.page,
+            per_page: page.per_page,
+        })
     }
 
     /// The patient record of the acting user, if they have one.

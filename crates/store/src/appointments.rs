@@ -186,11 +186,9 @@ pub async fn series_members_for_update(
         Backend::Sqlite => "",
     };
     tx.fetch_all(
-        dynamic_sql(format!(
-            "{SELECT} WHERE a.series_id = $1 AND a.series_index >= $2 ORDER BY a.series_index{lock}"
-        ))
-        .bind(series)
-        .bind(from_index),
+        dynamic_sql(format!("{SELECT} WHERE a.series_id = $1 AND a.series_index >= $2 ORDER BY a.series_index{lock}"))
+            .bind(series)
+            .bind(from_index),
     )
     .await
 }

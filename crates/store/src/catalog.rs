@@ -363,5 +363,6 @@ pub async fn set_feed_token(tx: &mut Tx, provider: ProviderId, hash: Option<&str
 
 /// The provider whose feed token hashes to `hash`.
 pub async fn provider_by_feed_token(db: &Db, hash: &str) -> StoreResult<Option<ProviderRow>> {
-    db.fetch_optional(crate::db::dynamic_sql(format!("{PROVIDER_SELECT} WHERE p.feed_token_hash = $1")).bind(hash)).await
+    db.fetch_optional(crate::db::dynamic_sql(format!("{PROVIDER_SELECT} WHERE p.feed_token_hash = $1")).bind(hash))
+        .await
 }

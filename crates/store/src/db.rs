@@ -12,6 +12,8 @@ use sqlx::sqlite::{
 use sqlx::{AssertSqlSafe, FromRow};
 use std::borrow::Cow;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -43,9 +45,15 @@ impl DbOptions {
 }
 
 /// The database: SQLite with one writer connection (so check-then-insert is serialised by
-/// `BEGIN IMMEDIATE`) and a pool of readers, or a PostgreSQL pool.
+/// `BEGIN IMMEDIATE`) and a pool of readers, or a PostgreSQL pool. Cheap to clone.
 #[derive(Clone, Debug)]
-pub enum Db {
+pub struct Db {
+    pools: Pools,
+    reads: Arc<AtomicU64>,
+}
+
+#[derive(Clone, Debug)]
+enum Pools {
     /// SQLite in WAL mode, `synchronous=FULL`, foreign keys on.
     Sqlite {
         /// Read-only connections for queries outside a write transaction.
@@ -76,7 +84,7 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(connect)
                 .await?;
-            return Ok(Db::Postgres(pool));
+            return Ok(Db { pools: Pools::Postgres(pool), reads: Arc::default() });
         }
         let path = opts.url.strip_prefix("sqlite://").or_else(|| opts.url.strip_prefix("sqlite:")).unwrap_or(&opts.url);
         let path = path.split('?').next().unwrap_or(path);
@@ -105,14 +113,14 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(base.read_only(true))
             .await?;
-        Ok(Db::Sqlite { read, write })
+        Ok(Db { pools: Pools::Sqlite { read, write }, reads: Arc::default() })
     }
 
     /// Which engine this is.
     pub fn backend(&self) -> Backend {
-        match self {
-            Db::Sqlite { .. } => Backend::Sqlite,
-            Db::Postgres(_) => Backend::Postgres,
+        match self.pools {
+            Pools::Sqlite { .. } => Backend::Sqlite,
+            Pools::Postgres(_) => Backend::Postgres,
         }
     }
 
@@ -120,9 +128,9 @@ impl Db {
     /// advisory lock makes concurrent starts of several instances safe).
     #[tracing::instrument(skip_all)]
     pub async fn migrate(&self) -> StoreResult<()> {
-        match self {
-            Db::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await?,
-            Db::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        match &self.pools {
+            Pools::Sqlite { write, .. } => SQLITE_MIGRATIONS.run(write).await?,
+            Pools::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())
     }
@@ -130,11 +138,17 @@ impl Db {
     /// Starts the write transaction of one use case. On SQLite this is `BEGIN IMMEDIATE`
     /// on the single writer connection, so transactions never interleave.
     pub async fn begin(&self) -> StoreResult<Tx> {
-        let inner = match self {
-            Db::Sqlite { write, .. } => TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
-            Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        let inner = match &self.pools {
+            Pools::Sqlite { write, .. } => TxInner::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
         };
         Ok(Tx { inner, pending_audit: Vec::new() })
+    }
+
+    /// How many read queries this handle (and its clones) has run outside write
+    /// transactions — lets tests prove a use case runs a constant number of queries.
+    pub fn read_count(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
     }
 
     /// Checks the database answers (used by `/readyz`).
@@ -145,39 +159,42 @@ impl Db {
 
     /// Closes all connections (graceful shutdown; checkpoints the SQLite WAL).
     pub async fn close(&self) {
-        match self {
-            Db::Sqlite { read, write } => {
+        match &self.pools {
+            Pools::Sqlite { read, write } => {
                 read.close().await;
                 write.close().await;
             }
-            Db::Postgres(pool) => pool.close().await,
+            Pools::Postgres(pool) => pool.close().await,
         }
     }
 
     /// Runs a read query outside any write transaction.
     pub async fn fetch_all<T: Record>(&self, q: Query) -> StoreResult<Vec<T>> {
         let Query { text, args } = q;
-        Ok(match self {
-            Db::Sqlite { read, .. } => bind_sqlite_as::<T>(text, args).fetch_all(read).await?,
-            Db::Postgres(pool) => bind_pg_as::<T>(text, args).fetch_all(pool).await?,
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        Ok(match &self.pools {
+            Pools::Sqlite { read, .. } => bind_sqlite_as::<T>(text, args).fetch_all(read).await?,
+            Pools::Postgres(pool) => bind_pg_as::<T>(text, args).fetch_all(pool).await?,
         })
     }
 
     /// Runs a read query expecting at most one row.
     pub async fn fetch_optional<T: Record>(&self, q: Query) -> StoreResult<Option<T>> {
         let Query { text, args } = q;
-        Ok(match self {
-            Db::Sqlite { read, .. } => bind_sqlite_as::<T>(text, args).fetch_optional(read).await?,
-            Db::Postgres(pool) => bind_pg_as::<T>(text, args).fetch_optional(pool).await?,
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        Ok(match &self.pools {
+            Pools::Sqlite { read, .. } => bind_sqlite_as::<T>(text, args).fetch_optional(read).await?,
+            Pools::Postgres(pool) => bind_pg_as::<T>(text, args).fetch_optional(pool).await?,
         })
     }
 
     /// Runs a read query expecting exactly one row.
     pub async fn fetch_one<T: Record>(&self, q: Query) -> StoreResult<T> {
         let Query { text, args } = q;
-        Ok(match self {
-            Db::Sqlite { read, .. } => bind_sqlite_as::<T>(text, args).fetch_one(read).await?,
-            Db::Postgres(pool) => bind_pg_as::<T>(text, args).fetch_one(pool).await?,
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        Ok(match &self.pools {
+            Pools::Sqlite { read, .. } => bind_sqlite_as::<T>(text, args).fetch_one(read).await?,
+            Pools::Postgres(pool) => bind_pg_as::<T>(text, args).fetch_one(pool).await?,
         })
     }
 
@@ -185,9 +202,9 @@ impl Db {
     /// demo seeder's bulk steps). Use cases write through [`Tx`].
     pub async fn execute_unaudited(&self, q: Query) -> StoreResult<u64> {
         let Query { text, args } = q;
-        Ok(match self {
-            Db::Sqlite { write, .. } => bind_sqlite(text, args).execute(write).await?.rows_affected(),
-            Db::Postgres(pool) => bind_pg(text, args).execute(pool).await?.rows_affected(),
+        Ok(match &self.pools {
+            Pools::Sqlite { write, .. } => bind_sqlite(text, args).execute(write).await?.rows_affected(),
+            Pools::Postgres(pool) => bind_pg(text, args).execute(pool).await?.rows_affected(),
         })
     }
 }

@@ -17,9 +17,9 @@ pub mod availability;
 pub mod catalog;
 pub mod patients;
 pub mod sessions;
-pub mod waitlist;
 pub mod throttle;
 pub mod users;
+pub mod waitlist;
 
 pub use codec::{DbDate, DbTime};
 pub use db::{

@@ -76,9 +76,11 @@ pub struct NewEntry {
 /// Adds an entry (status `waiting`).
 pub async fn insert_entry(tx: &mut Tx, e: &NewEntry) -> StoreResult<()> {
     tx.execute(
-        sql("INSERT INTO waitlist_entries (id, patient_id, service_id, provider_id, clinic_id, from_date, until_date, \
+        sql(
+            "INSERT INTO waitlist_entries (id, patient_id, service_id, provider_id, clinic_id, from_date, until_date, \
              preferred, note, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'waiting', \
-             $10, $10)")
+             $10, $10)",
+        )
         .bind(e.id)
         .bind(e.patient_id)
         .bind(e.service_id)
@@ -279,7 +281,6 @@ pub async fn pending_offer_for_appointment(tx: &mut Tx, appointment: Appointment
     .await
 }
 
-
 /// Freed time to offer to the waiting list.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct ReleaseRow {
@@ -321,13 +322,11 @@ pub async fn insert_release(
 
 /// Unprocessed releases, oldest first.
 pub async fn pending_releases(db: &Db, limit: i64) -> StoreResult<Vec<ReleaseRow>> {
-    db.fetch_all(
-        dynamic_sql(format!(
-            "SELECT id, provider_id, clinic_id, service_id, starts_at FROM slot_releases \
+    db.fetch_all(dynamic_sql(format!(
+        "SELECT id, provider_id, clinic_id, service_id, starts_at FROM slot_releases \
              WHERE processed_at IS NULL ORDER BY created_at LIMIT {}",
-            limit.clamp(1, 1000)
-        )),
-    )
+        limit.clamp(1, 1000)
+    )))
     .await
 }
 

@@ -12,6 +12,8 @@ use praxis_store::{Db, DbOptions};
 use praxis_web::{AppState, WebConfig};
 use std::sync::{Arc, Mutex, Once};
 
+pub mod scheduling;
+
 /// The environment variable that switches the suite to PostgreSQL.
 pub const PG_ENV: &str = "PRAXIS_TEST_DATABASE_URL";
 
@@ -137,6 +139,12 @@ fn install_crypto() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
+        // Server-side errors show in a failing test's output (PRAXIS_TEST_LOG to change).
+        let filter = std::env::var("PRAXIS_TEST_LOG").unwrap_or_else(|_| "error".into());
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
     });
 }
 

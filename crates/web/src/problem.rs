@@ -28,6 +28,11 @@ pub struct Problem {
     /// Seconds to wait before retrying (429).
     #[serde(skip)]
     pub retry_after: Option<u64>,
+    /// Extension members specific to the problem type (e.g. `occurrences` for a series
+    /// that could not be booked).
+    #[serde(flatten, skip_serializing_if = "serde_json::Map::is_empty")]
+    #[schema(value_type = Object)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Problem {
@@ -41,6 +46,7 @@ impl Problem {
             errors: Vec::new(),
             request_id: None,
             retry_after: None,
+            extensions: serde_json::Map::new(),
         }
     }
 

@@ -54,6 +54,75 @@ async fn sqlite_and_postgres_schemas_have_the_same_tables_and_columns() {
     assert_eq!(lite_cols, pg_cols);
 }
 
+async fn sqlite_types(db: &praxis_store::Db) -> BTreeMap<(String, String), String> {
+    let rows: Vec<(String, String, String)> = db
+        .fetch_all(sql("SELECT m.name, p.name, upper(p.type) FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name NOT LIKE '_sqlx%' \
+             AND m.name NOT LIKE '%_fts%'"))
+        .await
+        .unwrap();
+    rows.into_iter().map(|(t, c, ty)| ((t, c), ty)).collect()
+}
+
+async fn postgres_types(db: &praxis_store::Db) -> BTreeMap<(String, String), String> {
+    let rows: Vec<(String, String, String)> = db
+        .fetch_all(sql("SELECT table_name::TEXT, column_name::TEXT, data_type::TEXT FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name NOT LIKE '_sqlx%'"))
+        .await
+        .unwrap();
+    rows.into_iter().map(|(t, c, ty)| ((t, c), ty)).collect()
+}
+
+/// Columns that hold instants: TIMESTAMPTZ on PostgreSQL, INTEGER microseconds on SQLite.
+fn is_instant_column(name: &str) -> bool {
+    name == "at"
+        || name.ends_with("_at")
+        || [
+            "first_start",
+            "occupied_from",
+            "occupied_until",
+            "held_until",
+            "locked_until",
+            "from_starts_at",
+            "to_starts_at",
+        ]
+        .contains(&name)
+}
+
+#[tokio::test]
+async fn column_types_correspond_on_both_backends() {
+    let Some(admin) = postgres_admin_url() else {
+        eprintln!("SKIPPED: no PostgreSQL on 127.0.0.1:5432 and {PG_ENV} unset (.ci/run always provides one)");
+        return;
+    };
+    let lite = TestDb::sqlite();
+    let pg = TestDb::postgres(&admin).await;
+    let lite_types = sqlite_types(&lite.open().await).await;
+    let pg_types = postgres_types(&pg.open().await).await;
+    let mut wrong = Vec::new();
+    for ((table, column), lt) in &lite_types {
+        let Some(pt) = pg_types.get(&(table.clone(), column.clone())) else { continue };
+        let expected: &[&str] = if is_instant_column(column) {
+            &["timestamp with time zone"]
+        } else {
+            match lt.as_str() {
+                "BLOB" => &["uuid", "bytea"],
+                "BOOLEAN" => &["boolean"],
+                "INTEGER" => &["bigint"],
+                "TEXT" => &["text", "date"],
+                other => panic!("unexpected SQLite type {other} for {table}.{column}"),
+            }
+        };
+        if is_instant_column(column) && lt != "INTEGER" {
+            wrong.push(format!("{table}.{column}: SQLite {lt}, expected INTEGER microseconds"));
+        }
+        if !expected.contains(&pt.as_str()) {
+            wrong.push(format!("{table}.{column}: SQLite {lt} but PostgreSQL {pt}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 #[tokio::test]
 async fn migrations_are_idempotent() {
     let db = TestDb::new().await;

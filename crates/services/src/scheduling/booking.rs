@@ -456,23 +456,31 @@ impl Services {
     /// Applies a workflow action (confirm, check in, start, complete, no-show) with the
     /// permission it needs; illegal moves answer 409 with the reason.
     #[tracing::instrument(skip_all)]
-    pub async fn transition(&self, actor: &Actor, id: AppointmentId, action: AppointmentAction) -> ServiceResult<Appointment> {
+    pub async fn transition(
+        &self,
+        actor: &Actor,
+        id: AppointmentId,
+        action: AppointmentAction,
+    ) -> ServiceResult<Appointment> {
         if matches!(action, AppointmentAction::Cancel | AppointmentAction::Expire) {
             return Err(ServiceError::invalid("action", "invalid", "Use cancel for cancellations."));
         }
         let now = self.now();
         let mut tx = self.db().begin().await?;
-        let row = appointments::get_for_update(&mut tx, id).await?.ok_or(ServiceError::NotFound { what: "Appointment" })?;
+        let row =
+            appointments::get_for_update(&mut tx, id).await?.ok_or(ServiceError::NotFound { what: "Appointment" })?;
         let parts = appointments::participants_tx(&mut tx, id).await?;
         let status: AppointmentStatus = row.status.parse().map_err(|e| ServiceError::Internal(format!("{e}")))?;
         // Confirming one's own hold is a booking step; everything else is clinic workflow.
-        let confirming_hold = status == AppointmentStatus::Held && action == AppointmentAction::Confirm;
-        let permission = if confirming_hold { Permission::ChangeAppointment } else { Permission::RunAppointmentWorkflow };
+        let confirming_hold = action == AppointmentAction::Confirm
+            && matches!(status, AppointmentStatus::Held | AppointmentStatus::Expired);
+        let permission =
+            if confirming_hold { Permission::ChangeAppointment } else { Permission::RunAppointmentWorkflow };
         let scope = actor.require(permission)?;
         self.check_scope(actor, scope, &row, &parts).await?;
         let mut action = action;
         if confirming_hold {
-            if row.held_until.is_some_and(|h| h.0 <= now) {
+            if status == AppointmentStatus::Expired || row.held_until.is_some_and(|h| h.0 <= now) {
                 drop(tx);
                 self.run_housekeeping().await?;
                 return Err(ServiceError::conflict(
@@ -494,7 +502,15 @@ impl Services {
         c.to_status = Some(to.as_str().into());
         appointments::insert_change(&mut tx, &c).await?;
         if to == AppointmentStatus::NoShow {
-            waitlist::insert_release(&mut tx, ProviderId(row.provider_id), ClinicId(row.clinic_id), ServiceId(row.service_id), row.starts_at.0, now).await?;
+            waitlist::insert_release(
+                &mut tx,
+                ProviderId(row.provider_id),
+                ClinicId(row.clinic_id),
+                ServiceId(row.service_id),
+                row.starts_at.0,
+                now,
+            )
+            .await?;
         }
         if let Some(offer) = waitlist::pending_offer_for_appointment(&mut tx, id).await?
             && matches!(to, AppointmentStatus::Confirmed | AppointmentStatus::Requested)
@@ -518,7 +534,12 @@ impl Services {
     /// cancelling a place in a group session gives up only their place. Cancelling inside
     /// the service's late-cancellation window is allowed and flagged.
     #[tracing::instrument(skip_all)]
-    pub async fn cancel_appointment(&self, actor: &Actor, id: AppointmentId, req: CancelRequest) -> ServiceResult<Vec<Appointment>> {
+    pub async fn cancel_appointment(
+        &self,
+        actor: &Actor,
+        id: AppointmentId,
+        req: CancelRequest,
+    ) -> ServiceResult<Vec<Appointment>> {
         let scope = actor.require(Permission::ChangeAppointment)?;
         let patient_only = actor.roles.is_patient_only();
         let reason = req.reason.trim().to_string();
@@ -533,14 +554,16 @@ impl Services {
         let reason = if reason.is_empty() { "Cancelled by the patient".to_string() } else { reason };
         let now = self.now();
         let mut tx = self.db().begin().await?;
-        let row = appointments::get_for_update(&mut tx, id).await?.ok_or(ServiceError::NotFound { what: "Appointment" })?;
+        let row =
+            appointments::get_for_update(&mut tx, id).await?.ok_or(ServiceError::NotFound { what: "Appointment" })?;
         let parts = appointments::participants_tx(&mut tx, id).await?;
         self.check_scope(actor, scope, &row, &parts).await?;
         let targets = self.series_targets(&mut tx, &row, req.scope).await?;
         let mut done = Vec::new();
         for target in targets {
             let tid = AppointmentId(target.id);
-            let status: AppointmentStatus = target.status.parse().map_err(|e| ServiceError::Internal(format!("{e}")))?;
+            let status: AppointmentStatus =
+                target.status.parse().map_err(|e| ServiceError::Internal(format!("{e}")))?;
             if req.scope != ChangeScope::This && (status.is_final() || target.starts_at.0 <= now) {
                 continue; // past or already finished occurrences of a series stay as they are
             }
@@ -550,7 +573,8 @@ impl Services {
                     "This appointment has already started; please call the clinic.",
                 ));
             }
-            let late = is_late_cancellation(target.starts_at.0, now, jiff::SignedDuration::from_mins(target.late_cancel_min));
+            let late =
+                is_late_cancellation(target.starts_at.0, now, jiff::SignedDuration::from_mins(target.late_cancel_min));
             let me = if patient_only { self.my_patient(actor).await? } else { None };
             let booked = appointments::participants_tx(&mut tx, tid).await?;
             let booked_count = booked.iter().filter(|p| p.status == "booked").count();
@@ -562,11 +586,18 @@ impl Services {
                 let mut c = change(tid, now, actor, "participant_cancelled");
                 c.note = reason.clone();
                 appointments::insert_change(&mut tx, &c).await?;
-                tx.audit(self.audit_entry(actor, "appointment.leave", "appointment", Some(tid.to_string()), format!("patient {} left {}{}", me.id, target.number, if late { " (late)" } else { "" })));
+                tx.audit(self.audit_entry(
+                    actor,
+                    "appointment.leave",
+                    "appointment",
+                    Some(tid.to_string()),
+                    format!("patient {} left {}{}", me.id, target.number, if late { " (late)" } else { "" }),
+                ));
                 done.push(tid);
                 continue;
             }
-            next(status, AppointmentAction::Cancel).map_err(|e| ServiceError::conflict("illegal_transition", e.to_string()))?;
+            next(status, AppointmentAction::Cancel)
+                .map_err(|e| ServiceError::conflict("illegal_transition", e.to_string()))?;
             appointments::cancel(&mut tx, tid, actor.user_id, &reason, late, now).await?;
             let mut c = change(tid, now, actor, "status");
             c.from_status = Some(status.as_str().into());
@@ -574,7 +605,15 @@ impl Services {
             c.note = reason.clone();
             appointments::insert_change(&mut tx, &c).await?;
             if status.occupies_time() && status != AppointmentStatus::Held {
-                waitlist::insert_release(&mut tx, ProviderId(target.provider_id), ClinicId(target.clinic_id), ServiceId(target.service_id), target.starts_at.0, now).await?;
+                waitlist::insert_release(
+                    &mut tx,
+                    ProviderId(target.provider_id),
+                    ClinicId(target.clinic_id),
+                    ServiceId(target.service_id),
+                    target.starts_at.0,
+                    now,
+                )
+                .await?;
             }
             tx.audit(self.audit_entry(
                 actor,
@@ -601,7 +640,12 @@ impl Services {
     /// local time). The new time is checked exactly like a new booking; the history keeps
     /// the old one. All or nothing.
     #[tracing::instrument(skip_all)]
-    pub async fn reschedule(&self, actor: &Actor, id: AppointmentId, req: RescheduleRequest) -> ServiceResult<Vec<Appointment>> {
+    pub async fn reschedule(
+        &self,
+        actor: &Actor,
+        id: AppointmentId,
+        req: RescheduleRequest,
+    ) -> ServiceResult<Vec<Appointment>> {
         let scope = actor.require(Permission::ChangeAppointment)?;
         let Some(new_start) = req.start else {
             return Err(ServiceError::invalid("start", "required", "Choose the new time."));
@@ -610,20 +654,34 @@ impl Services {
         let parts = appointments::participants(self.db(), &[current.id]).await?;
         self.check_scope(actor, scope, &current, &parts).await?;
         let patient_only = actor.roles.is_patient_only();
-        if patient_only && (req.provider_id.is_some_and(|p| p.0 != current.provider_id) || req.clinic_id.is_some_and(|c| c.0 != current.clinic_id)) {
-            return Err(ServiceError::invalid("provider_id", "not_allowed", "To change provider or clinic, cancel and book again."));
+        if patient_only
+            && (req.provider_id.is_some_and(|p| p.0 != current.provider_id)
+                || req.clinic_id.is_some_and(|c| c.0 != current.clinic_id))
+        {
+            return Err(ServiceError::invalid(
+                "provider_id",
+                "not_allowed",
+                "To change provider or clinic, cancel and book again.",
+            ));
         }
         if patient_only && parts.iter().filter(|p| p.status == "booked").count() > 1 {
-            return Err(ServiceError::conflict("group_session", "A group session cannot be moved by one participant; cancel your place and book another session."));
+            return Err(ServiceError::conflict(
+                "group_session",
+                "A group session cannot be moved by one participant; cancel your place and book another session.",
+            ));
         }
         let provider = req.provider_id.unwrap_or(ProviderId(current.provider_id));
         let clinic = req.clinic_id.unwrap_or(ClinicId(current.clinic_id));
         let ctx = self.booking_context(ServiceId(current.service_id), provider, clinic).await?;
         let now = self.now();
         let mut tx = self.db().begin().await?;
-        let row = appointments::get_for_update(&mut tx, id).await?.ok_or(ServiceError::NotFound { what: "Appointment" })?;
+        let row =
+            appointments::get_for_update(&mut tx, id).await?.ok_or(ServiceError::NotFound { what: "Appointment" })?;
         if row.version != current.version {
-            return Err(ServiceError::conflict("changed", "This appointment was just changed by someone else. Reload and try again."));
+            return Err(ServiceError::conflict(
+                "changed",
+                "This appointment was just changed by someone else. Reload and try again.",
+            ));
         }
         let targets = self.series_targets(&mut tx, &row, req.scope).await?;
         // The shift, in the clinic's local time: date offset and new time of day.
@@ -634,10 +692,15 @@ impl Services {
         let mut moved = Vec::new();
         let mut conflicts = Vec::new();
         for target in &targets {
-            let status: AppointmentStatus = target.status.parse().map_err(|e| ServiceError::Internal(format!("{e}")))?;
-            if !matches!(status, AppointmentStatus::Held | AppointmentStatus::Requested | AppointmentStatus::Confirmed) {
+            let status: AppointmentStatus =
+                target.status.parse().map_err(|e| ServiceError::Internal(format!("{e}")))?;
+            if !matches!(status, AppointmentStatus::Held | AppointmentStatus::Requested | AppointmentStatus::Confirmed)
+            {
                 if req.scope == ChangeScope::This {
-                    return Err(ServiceError::conflict("illegal_transition", format!("{} cannot be moved.", status_subject(status))));
+                    return Err(ServiceError::conflict(
+                        "illegal_transition",
+                        format!("{} cannot be moved.", status_subject(status)),
+                    ));
                 }
                 continue;
             }
@@ -645,7 +708,10 @@ impl Services {
                 continue;
             }
             if patient_only && target.starts_at.0 <= now {
-                return Err(ServiceError::conflict("already_started", "This appointment has already started; please call the clinic."));
+                return Err(ServiceError::conflict(
+                    "already_started",
+                    "This appointment has already started; please call the clinic.",
+                ));
             }
             let start = if target.id == row.id {
                 new_start
@@ -660,7 +726,8 @@ impl Services {
             let (occ_from, occ_until) = occupied_range(start, end, &rules);
             let tid = AppointmentId(target.id);
             appointments::expire_lapsed_holds(&mut tx, Some((provider, occ_from, occ_until)), now).await?;
-            let busy = appointments::busy_for_provider_tx(&mut tx, provider, occ_from, occ_until, now, Some(tid)).await?;
+            let busy =
+                appointments::busy_for_provider_tx(&mut tx, provider, occ_from, occ_until, now, Some(tid)).await?;
             let input = self.slot_input_around(&ctx, start, busy_of(&busy)).await?;
             if let Err(r) = slot_is_bookable(&input, start) {
                 if targets.len() == 1 {
@@ -669,7 +736,14 @@ impl Services {
                 conflicts.push(format!("{} ({}): {}", target.number, local_label(start, &ctx.zone), r));
                 continue;
             }
-            let m = appointments::Move { provider_id: provider, clinic_id: clinic, starts_at: start, ends_at: end, occupied_from: occ_from, occupied_until: occ_until };
+            let m = appointments::Move {
+                provider_id: provider,
+                clinic_id: clinic,
+                starts_at: start,
+                ends_at: end,
+                occupied_from: occ_from,
+                occupied_until: occ_until,
+            };
             appointments::move_to(&mut tx, tid, &m, now).await.map_err(booking_store_error)?;
             let mut c = change(tid, now, actor, "rescheduled");
             c.from_starts_at = Some(target.starts_at);
@@ -678,7 +752,15 @@ impl Services {
             c.to_provider_id = Some(provider.0);
             appointments::insert_change(&mut tx, &c).await?;
             if status != AppointmentStatus::Held {
-                waitlist::insert_release(&mut tx, ProviderId(target.provider_id), ClinicId(target.clinic_id), ServiceId(target.service_id), target.starts_at.0, now).await?;
+                waitlist::insert_release(
+                    &mut tx,
+                    ProviderId(target.provider_id),
+                    ClinicId(target.clinic_id),
+                    ServiceId(target.service_id),
+                    target.starts_at.0,
+                    now,
+                )
+                .await?;
             }
             tx.audit(self.audit_entry(
                 actor,
@@ -708,18 +790,33 @@ impl Services {
     }
 
     /// The appointments a series-scoped change applies to, locked, starting with `row`.
-    pub(crate) async fn series_targets(&self, tx: &mut Tx, row: &AppointmentRow, scope: ChangeScope) -> ServiceResult<Vec<AppointmentRow>> {
+    pub(crate) async fn series_targets(
+        &self,
+        tx: &mut Tx,
+        row: &AppointmentRow,
+        scope: ChangeScope,
+    ) -> ServiceResult<Vec<AppointmentRow>> {
         match (scope, row.series_id) {
             (ChangeScope::This, _) | (_, None) => Ok(vec![row.clone()]),
-            (ChangeScope::Following, Some(s)) => {
-                Ok(appointments::series_members_for_update(tx, praxis_domain::SeriesId(s), row.series_index.unwrap_or(0)).await?)
+            (ChangeScope::Following, Some(s)) => Ok(appointments::series_members_for_update(
+                tx,
+                praxis_domain::SeriesId(s),
+                row.series_index.unwrap_or(0),
+            )
+            .await?),
+            (ChangeScope::All, Some(s)) => {
+                Ok(appointments::series_members_for_update(tx, praxis_domain::SeriesId(s), 0).await?)
             }
-            (ChangeScope::All, Some(s)) => Ok(appointments::series_members_for_update(tx, praxis_domain::SeriesId(s), 0).await?),
         }
     }
 
     /// Adds a patient to a group session (staff and providers).
-    pub async fn add_participant(&self, actor: &Actor, id: AppointmentId, patient: PatientId) -> ServiceResult<Appointment> {
+    pub async fn add_participant(
+        &self,
+        actor: &Actor,
+        id: AppointmentId,
+        patient: PatientId,
+    ) -> ServiceResult<Appointment> {
         let scope = actor.require(Permission::BookAppointment)?;
         if scope != Scope::All {
             return Err(ServiceError::Forbidden);
@@ -729,7 +826,8 @@ impl Services {
         }
         let now = self.now();
         let mut tx = self.db().begin().await?;
-        let row = appointments::get_for_update(&mut tx, id).await?.ok_or(ServiceError::NotFound { what: "Appointment" })?;
+        let row =
+            appointments::get_for_update(&mut tx, id).await?.ok_or(ServiceError::NotFound { what: "Appointment" })?;
         if row.capacity <= 1 {
             return Err(ServiceError::conflict("not_a_group", "Only group sessions take more than one patient."));
         }
@@ -742,14 +840,20 @@ impl Services {
     }
 
     /// Removes a patient from a group session (staff and providers).
-    pub async fn remove_participant(&self, actor: &Actor, id: AppointmentId, patient: PatientId) -> ServiceResult<Appointment> {
+    pub async fn remove_participant(
+        &self,
+        actor: &Actor,
+        id: AppointmentId,
+        patient: PatientId,
+    ) -> ServiceResult<Appointment> {
         let scope = actor.require(Permission::ChangeAppointment)?;
         if scope != Scope::All && !actor.roles.has(Role::Provider) {
             return Err(ServiceError::Forbidden);
         }
         let now = self.now();
         let mut tx = self.db().begin().await?;
-        let row = appointments::get_for_update(&mut tx, id).await?.ok_or(ServiceError::NotFound { what: "Appointment" })?;
+        let row =
+            appointments::get_for_update(&mut tx, id).await?.ok_or(ServiceError::NotFound { what: "Appointment" })?;
         let parts = appointments::participants_tx(&mut tx, id).await?;
         self.check_scope(actor, scope, &row, &parts).await?;
         if !appointments::cancel_participant(&mut tx, id, patient, now).await? {
@@ -758,7 +862,13 @@ impl Services {
         let mut c = change(id, now, actor, "participant_cancelled");
         c.note = format!("patient {patient}");
         appointments::insert_change(&mut tx, &c).await?;
-        tx.audit(self.audit_entry(actor, "appointment.remove_participant", "appointment", Some(id.to_string()), format!("patient {patient} removed from {}", row.number)));
+        tx.audit(self.audit_entry(
+            actor,
+            "appointment.remove_participant",
+            "appointment",
+            Some(id.to_string()),
+            format!("patient {patient} removed from {}", row.number),
+        ));
         tx.commit().await?;
         self.load_appointment(id).await
     }

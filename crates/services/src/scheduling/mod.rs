@@ -9,11 +9,14 @@
 //! 409 like any other conflict.
 
 mod booking;
+mod feed;
 mod series;
 mod slots;
 mod waitlist;
 
-pub use booking::{BookingRequest, Booked, CancelRequest, ChangeScope, RescheduleRequest};
+pub use booking::{Booked, BookingRequest, CancelRequest, ChangeScope, RescheduleRequest};
+pub use praxis_store::appointments::AppointmentFilter;
+pub use praxis_store::waitlist::EntryFilter;
 pub use series::{OccurrenceOutcome, OccurrenceReport, SeriesMode, SeriesReport, SeriesRequest};
 pub use slots::{SlotQuery, SlotView};
 pub use waitlist::{WaitlistEntry, WaitlistInput, WaitlistOffer};
@@ -360,11 +363,12 @@ impl Services {
                 .filter(|e| e.clinic_id.is_none_or(|c| c == ctx.clinic.id.0))
                 .map(crate::availability::exception_of)
                 .collect();
-        let closures: Vec<ClinicClosure> = availability::closures(self.db(), Some(ctx.clinic.id), Some(from), Some(until))
-            .await?
-            .iter()
-            .map(crate::availability::closure_of)
-            .collect();
+        let closures: Vec<ClinicClosure> =
+            availability::closures(self.db(), Some(ctx.clinic.id), Some(from), Some(until))
+                .await?
+                .iter()
+                .map(crate::availability::closure_of)
+                .collect();
         Ok(SlotInput {
             time_zone: ctx.zone.clone(),
             weekly,

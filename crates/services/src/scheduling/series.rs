@@ -161,7 +161,12 @@ impl Services {
         let from_date = first_start.to_zoned(ctx.zone.clone()).date();
         let until_date = last_start.to_zoned(ctx.zone.clone()).date();
         let mut input = self
-            .slot_input(&ctx, from_date.yesterday().unwrap_or(from_date), until_date.tomorrow().unwrap_or(until_date), busy_of(&busy_rows))
+            .slot_input(
+                &ctx,
+                from_date.yesterday().unwrap_or(from_date),
+                until_date.tomorrow().unwrap_or(until_date),
+                busy_of(&busy_rows),
+            )
             .await?;
         let mut report = Vec::new();
         let mut free = Vec::new();

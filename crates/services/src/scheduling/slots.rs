@@ -207,7 +207,14 @@ impl Services {
             .collect()
     }
 
-    fn slot_view(&self, c: &Candidate, start: Timestamp, end: Timestamp, remaining: i64, session: Option<AppointmentId>) -> SlotView {
+    fn slot_view(
+        &self,
+        c: &Candidate,
+        start: Timestamp,
+        end: Timestamp,
+        remaining: i64,
+        session: Option<AppointmentId>,
+    ) -> SlotView {
         SlotView {
             provider_id: ProviderId(c.provider_id),
             provider_name: c.provider_name.clone(),
@@ -234,7 +241,13 @@ impl Services {
     ) -> ServiceResult<Option<SlotView>> {
         let from_date = from.unwrap_or_else(|| self.now().to_zoned(self.settings().display_zone.clone()).date());
         let until = from_date.checked_add(SignedDuration::from_hours(24 * MAX_SEARCH_DAYS)).unwrap_or(from_date);
-        let q = SlotQuery { service_id: service, provider_id: None, clinic_id: clinic, from: Some(from_date), until: Some(until) };
+        let q = SlotQuery {
+            service_id: service,
+            provider_id: None,
+            clinic_id: clinic,
+            from: Some(from_date),
+            until: Some(until),
+        };
         let (service, candidates) = self.prepare_search(actor, &q).await?;
         let mut best: Option<SlotView> = None;
         for c in &candidates {
@@ -259,7 +272,9 @@ impl Services {
         let mut days: Vec<Date> = Vec::new();
         for c in &candidates {
             days.extend(dates_with_slots(&c.input));
-            days.extend(self.joinable_views(c, &service).iter().map(|s| s.start.to_zoned(c.input.time_zone.clone()).date()));
+            days.extend(
+                self.joinable_views(c, &service).iter().map(|s| s.start.to_zoned(c.input.time_zone.clone()).date()),
+            );
         }
         days.sort();
         days.dedup();

@@ -171,7 +171,11 @@ impl Services {
             };
             match (wd, parse_hhmm(&p.start), parse_hhmm(&p.end)) {
                 (Some(wd), Some(s), Some(e)) if s < e => stored.push((wd, s, e)),
-                _ => v.add("preferred", "invalid", "Each preferred time needs a day (or none), and HH:MM times with the end after the start."),
+                _ => v.add(
+                    "preferred",
+                    "invalid",
+                    "Each preferred time needs a day (or none), and HH:MM times with the end after the start.",
+                ),
             }
         }
         if stored.len() > 20 {
@@ -185,7 +189,9 @@ impl Services {
         if praxis_store::catalog::service(self.db(), service).await?.is_none_or(|s| !s.active) {
             return Err(ServiceError::invalid("service_id", "unknown", "There is no such service."));
         }
-        let patient = self.booking_patient(actor, if scope == Scope::All { Scope::All } else { Scope::Own }, input.patient_id).await?;
+        let patient = self
+            .booking_patient(actor, if scope == Scope::All { Scope::All } else { Scope::Own }, input.patient_id)
+            .await?;
         let id = WaitlistEntryId::new();
         let now = self.now();
         let mut tx = self.db().begin().await?;
@@ -211,14 +217,25 @@ impl Services {
             }
             other => other.into(),
         })?;
-        tx.audit(self.audit_entry(actor, "waitlist.join", "waitlist_entry", Some(id.to_string()), format!("patient {patient} joined the waiting list for service {service}")));
+        tx.audit(self.audit_entry(
+            actor,
+            "waitlist.join",
+            "waitlist_entry",
+            Some(id.to_string()),
+            format!("patient {patient} joined the waiting list for service {service}"),
+        ));
         tx.commit().await?;
         let row = waitlist::entry(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Waiting list entry" })?;
         Ok(entry_view(row))
     }
 
     /// The waiting list (patients: their own entries).
-    pub async fn list_waitlist(&self, actor: &Actor, mut filter: EntryFilter, page: PageRequest) -> ServiceResult<Page<WaitlistEntry>> {
+    pub async fn list_waitlist(
+        &self,
+        actor: &Actor,
+        mut filter: EntryFilter,
+        page: PageRequest,
+    ) -> ServiceResult<Page<WaitlistEntry>> {
         if actor.require(Permission::ManageWaitlist)? == Scope::Own {
             let me = self.my_patient(actor).await?.ok_or(ServiceError::Forbidden)?;
             filter.patient_id = Some(me.id);
@@ -251,10 +268,18 @@ impl Services {
         for offer in waitlist::offers(self.db(), None, Some(id)).await?.into_iter().filter(|o| o.status == "pending") {
             self.withdraw_offer(&mut tx, &offer, "declined", now).await?;
         }
-        tx.audit(self.audit_entry(actor, "waitlist.leave", "waitlist_entry", Some(id.to_string()), "left the waiting list"));
+        tx.audit(self.audit_entry(
+            actor,
+            "waitlist.leave",
+            "waitlist_entry",
+            Some(id.to_string()),
+            "left the waiting list",
+        ));
         tx.commit().await?;
         self.process_releases().await?;
-        Ok(entry_view(waitlist::entry(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Waiting list entry" })?))
+        Ok(entry_view(
+            waitlist::entry(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Waiting list entry" })?,
+        ))
     }
 
     /// Offers made to the acting patient (or, for staff, to a given patient).
@@ -303,7 +328,10 @@ impl Services {
         }
         if offer.expires_at.0 <= self.now() {
             self.run_housekeeping().await?;
-            return Err(ServiceError::conflict("offer_expired", "This offer has expired and passed to the next person waiting."));
+            return Err(ServiceError::conflict(
+                "offer_expired",
+                "This offer has expired and passed to the next person waiting.",
+            ));
         }
         self.transition(actor, AppointmentId(offer.appointment_id), AppointmentAction::Confirm).await
     }
@@ -332,7 +360,13 @@ impl Services {
     }
 
     /// Closes an offer, lets its hold lapse and puts the time back up for the next in line.
-    async fn withdraw_offer(&self, tx: &mut praxis_store::Tx, offer: &OfferRow, status: &str, now: Timestamp) -> ServiceResult<()> {
+    async fn withdraw_offer(
+        &self,
+        tx: &mut praxis_store::Tx,
+        offer: &OfferRow,
+        status: &str,
+        now: Timestamp,
+    ) -> ServiceResult<()> {
         waitlist::set_offer_status(tx, WaitlistOfferId(offer.id), status, now).await?;
         let appt = AppointmentId(offer.appointment_id);
         if let Some(a) = appointments::get_for_update(tx, appt).await? {
@@ -345,7 +379,15 @@ impl Services {
                 appointments::insert_change(tx, &c).await?;
             }
             if matches!(a.status.as_str(), "held" | "expired") {
-                waitlist::insert_release(tx, ProviderId(a.provider_id), ClinicId(a.clinic_id), ServiceId(a.service_id), a.starts_at.0, now).await?;
+                waitlist::insert_release(
+                    tx,
+                    ProviderId(a.provider_id),
+                    ClinicId(a.clinic_id),
+                    ServiceId(a.service_id),
+                    a.starts_at.0,
+                    now,
+                )
+                .await?;
             }
         }
         Ok(())
@@ -360,7 +402,13 @@ impl Services {
         for offer in &lapsed {
             self.withdraw_offer(&mut tx, offer, "expired", now).await?;
             waitlist::set_entry_status(&mut tx, WaitlistEntryId(offer.entry_id), "waiting", now).await?;
-            tx.audit(self.audit_entry(&Actor::system("system"), "waitlist.offer_expired", "waitlist_offer", Some(offer.id.to_string()), "offer expired and passed on"));
+            tx.audit(self.audit_entry(
+                &Actor::system("system"),
+                "waitlist.offer_expired",
+                "waitlist_offer",
+                Some(offer.id.to_string()),
+                "offer expired and passed on",
+            ));
         }
         tx.commit().await?;
         Ok(())
@@ -382,7 +430,8 @@ impl Services {
         let mut tx = self.db().begin().await?;
         let Some(release) = waitlist::claim_release(&mut tx, id, now).await? else { return Ok(()) };
         let start = release.starts_at.0;
-        let (service, provider, clinic) = (ServiceId(release.service_id), ProviderId(release.provider_id), ClinicId(release.clinic_id));
+        let (service, provider, clinic) =
+            (ServiceId(release.service_id), ProviderId(release.provider_id), ClinicId(release.clinic_id));
         let ctx = match self.booking_context(service, provider, clinic).await {
             Ok(ctx) if start > now => ctx,
             _ => {

@@ -194,8 +194,8 @@ CREATE TABLE appointment_changes (
     kind TEXT NOT NULL,
     from_status TEXT,
     to_status TEXT,
-    from_starts_at BIGINT,
-    to_starts_at BIGINT,
+    from_starts_at TIMESTAMPTZ,
+    to_starts_at TIMESTAMPTZ,
     from_provider_id UUID,
     to_provider_id UUID,
     note TEXT NOT NULL DEFAULT ''

@@ -3,6 +3,8 @@
 
 pub mod audit;
 pub mod auth;
+pub mod catalog;
+pub mod scheduling;
 pub mod system;
 pub mod users;
 
@@ -27,6 +29,11 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "auth", description = "Logging in and out, the current account"),
         (name = "users", description = "Account administration (administrators)"),
         (name = "audit", description = "The audit log (administrators)"),
+        (name = "catalog", description = "Clinics, specialties, providers and services"),
+        (name = "availability", description = "Weekly availability, exceptions and closures"),
+        (name = "patients", description = "Patient records"),
+        (name = "scheduling", description = "Slot search, booking and the appointment workflow"),
+        (name = "waitlist", description = "The waiting list and offers of freed times"),
     )
 )]
 struct ApiDoc;
@@ -45,7 +52,12 @@ impl Modify for BearerAuth {
 
 /// Every API route with its OpenAPI description.
 pub fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(auth::router()).merge(users::router()).merge(audit::router())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(audit::router())
+        .merge(catalog::router())
+        .merge(scheduling::router())
 }
 
 /// The OpenAPI document.

@@ -16,6 +16,23 @@ pub fn router() -> Router<AppState> {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/ical/{file}", get(calendar_feed))
+}
+
+/// A provider's calendar feed at its secret address (`/ical/<token>.ics`).
+async fn calendar_feed(
+    State(state): State<AppState>,
+    axum::extract::Path(file): axum::extract::Path<String>,
+) -> Response {
+    let token = file.strip_suffix(".ics").unwrap_or(&file);
+    match state.svc.provider_feed(token).await {
+        Ok(body) => (
+            [(header::CONTENT_TYPE, "text/calendar; charset=utf-8"), (header::CACHE_CONTROL, "private, max-age=300")],
+            body,
+        )
+            .into_response(),
+        Err(e) => Problem::from(e).into_response(),
+    }
 }
 
 /// Liveness: the process answers.
