@@ -308,28 +308,28 @@ pub async fn busy_for_service(
 }
 
 /// Time-occupying appointments of one provider overlapping `[from, until)`, inside the
-/// booking transaction, optionally leaving one appointment out (the one being moved).
+/// booking transaction, leaving out the appointments being moved.
 pub async fn busy_for_provider_tx(
     tx: &mut Tx,
     provider: ProviderId,
     from: Timestamp,
     until: Timestamp,
     now: Timestamp,
-    exclude: Option<AppointmentId>,
+    exclude: &[AppointmentId],
 ) -> StoreResult<Vec<BusyRow>> {
-    tx.fetch_all(
-        dynamic_sql(format!(
-            "{BUSY_SELECT} WHERE a.provider_id = $1 AND a.status IN {OCCUPYING_SQL} \
-             AND (a.status <> 'held' OR a.held_until > $4) AND a.occupied_until > $2 AND a.occupied_from < $3 \
-             AND ($5 IS NULL OR a.id <> $5)"
-        ))
-        .bind(provider)
-        .bind(from)
-        .bind(until)
-        .bind(now)
-        .bind(exclude),
-    )
-    .await
+    let mut q = dynamic_sql(String::new());
+    let p = q.push_arg(provider);
+    let f = q.push_arg(from);
+    let u = q.push_arg(until);
+    let n = q.push_arg(now);
+    let excluded: Vec<String> = exclude.iter().map(|id| q.push_arg(*id)).collect();
+    let not_in =
+        if excluded.is_empty() { String::new() } else { format!(" AND a.id NOT IN ({})", excluded.join(", ")) };
+    q.push_sql(&format!(
+        "{BUSY_SELECT} WHERE a.provider_id = {p} AND a.status IN {OCCUPYING_SQL} \
+         AND (a.status <> 'held' OR a.held_until > {n}) AND a.occupied_until > {f} AND a.occupied_from < {u}{not_in}"
+    ));
+    tx.fetch_all(q).await
 }
 
 /// Busy time of one provider overlapping `[from, until)` (calendar views).

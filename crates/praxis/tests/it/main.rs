@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod http;
 mod permissions;
+mod races;
 mod scheduling_api;
 mod schema;
 mod web;

@@ -200,6 +200,7 @@ impl Services {
         let hash = request_hash(&req, patient);
         let now = self.now();
 
+        let available = self.availability_around(&ctx, start).await?;
         let mut tx = self.db().begin().await?;
         if let Some(key) = idempotency_key
             && let Some(prev) = appointments::idempotency_get(&mut tx, &actor_key, key).await?
@@ -207,7 +208,7 @@ impl Services {
             tx.rollback().await?;
             return self.replay(&prev, &hash).await;
         }
-        let outcome = self.book_in_tx(&mut tx, actor, &ctx, &req, patient, start, now).await;
+        let outcome = self.book_in_tx(&mut tx, actor, &ctx, available, &req, patient, start, now).await;
         let id = match outcome {
             Ok(id) => id,
             Err(e) => {
@@ -253,6 +254,7 @@ impl Services {
         tx: &mut Tx,
         actor: &Actor,
         ctx: &BookingContext,
+        mut input: praxis_domain::SlotInput,
         req: &BookingRequest,
         patient: PatientId,
         start: Timestamp,
@@ -269,8 +271,8 @@ impl Services {
         let end = start.saturating_add(rules.duration).unwrap_or(start);
         let (occ_from, occ_until) = occupied_range(start, end, &rules);
         let expired = appointments::expire_lapsed_holds(tx, Some((provider, occ_from, occ_until)), now).await?;
-        let busy = appointments::busy_for_provider_tx(tx, provider, occ_from, occ_until, now, None).await?;
-        let input = self.slot_input_around(ctx, start, busy_of(&busy)).await?;
+        let busy = appointments::busy_for_provider_tx(tx, provider, occ_from, occ_until, now, &[]).await?;
+        input.busy = busy_of(&busy);
         slot_is_bookable(&input, start).map_err(|r| rejection(r, &ctx.zone))?;
 
         let patient_only = actor.roles.is_patient_only();
@@ -552,6 +554,7 @@ impl Services {
         }
         v.finish()?;
         let reason = if reason.is_empty() { "Cancelled by the patient".to_string() } else { reason };
+        let me = if patient_only { self.my_patient(actor).await? } else { None };
         let now = self.now();
         let mut tx = self.db().begin().await?;
         let row =
@@ -575,10 +578,9 @@ impl Services {
             }
             let late =
                 is_late_cancellation(target.starts_at.0, now, jiff::SignedDuration::from_mins(target.late_cancel_min));
-            let me = if patient_only { self.my_patient(actor).await? } else { None };
             let booked = appointments::participants_tx(&mut tx, tid).await?;
             let booked_count = booked.iter().filter(|p| p.status == "booked").count();
-            if let Some(me) = me.filter(|_| target.capacity > 1 && booked_count > 1) {
+            if let Some(me) = me.as_ref().filter(|_| target.capacity > 1 && booked_count > 1) {
                 // A patient leaves a group session; the session goes on.
                 if !appointments::cancel_participant(&mut tx, tid, me.id, now).await? {
                     return Err(ServiceError::NotFound { what: "Appointment" });
@@ -673,6 +675,9 @@ impl Services {
         let provider = req.provider_id.unwrap_or(ProviderId(current.provider_id));
         let clinic = req.clinic_id.unwrap_or(ClinicId(current.clinic_id));
         let ctx = self.booking_context(ServiceId(current.service_id), provider, clinic).await?;
+        // Availability over every date the change can touch, read before the transaction.
+        let span_dates = self.reschedule_span(&current, req.scope, new_start, &ctx).await?;
+        let available = self.availability(&ctx, span_dates.0, span_dates.1).await?;
         let now = self.now();
         let mut tx = self.db().begin().await?;
         let row =
@@ -726,9 +731,14 @@ impl Services {
             let (occ_from, occ_until) = occupied_range(start, end, &rules);
             let tid = AppointmentId(target.id);
             appointments::expire_lapsed_holds(&mut tx, Some((provider, occ_from, occ_until)), now).await?;
+            // Occurrences still waiting to move do not block; those already moved (written
+            // in this transaction) do, at their new times.
+            let not_yet_moved: Vec<AppointmentId> =
+                targets.iter().map(|t| AppointmentId(t.id)).filter(|t| !moved.contains(t)).collect();
             let busy =
-                appointments::busy_for_provider_tx(&mut tx, provider, occ_from, occ_until, now, Some(tid)).await?;
-            let input = self.slot_input_around(&ctx, start, busy_of(&busy)).await?;
+                appointments::busy_for_provider_tx(&mut tx, provider, occ_from, occ_until, now, &not_yet_moved).await?;
+            let mut input = available.clone();
+            input.busy = busy_of(&busy);
             if let Err(r) = slot_is_bookable(&input, start) {
                 if targets.len() == 1 {
                     return Err(rejection(r, &ctx.zone));
@@ -787,6 +797,34 @@ impl Services {
             out.push(self.load_appointment(m).await?);
         }
         Ok(out)
+    }
+
+    /// The local dates a reschedule can touch: around the new start, and for a series the
+    /// whole shifted span (read before the transaction from the series as it stands).
+    async fn reschedule_span(
+        &self,
+        current: &AppointmentRow,
+        scope: ChangeScope,
+        new_start: Timestamp,
+        ctx: &BookingContext,
+    ) -> ServiceResult<(jiff::civil::Date, jiff::civil::Date)> {
+        let new_date = new_start.to_zoned(ctx.zone.clone()).date();
+        let (mut lo, mut hi) = (new_date, new_date);
+        if let (Some(series), true) = (current.series_id, scope != ChangeScope::This) {
+            let filter =
+                AppointmentFilter { series_id: Some(praxis_domain::SeriesId(series)), ..AppointmentFilter::default() };
+            let (members, _) = appointments::list(self.db(), &filter, 2000, 0).await?;
+            let old_zone = super::zone_named(&current.time_zone);
+            let old_date = current.starts_at.0.to_zoned(old_zone.clone()).date();
+            let shift = new_date.since(old_date).map(|s| s.get_days()).unwrap_or(0);
+            for m in members {
+                let d = m.starts_at.0.to_zoned(old_zone.clone()).date();
+                let d = d.checked_add(jiff::Span::new().days(shift)).unwrap_or(d);
+                lo = lo.min(d);
+                hi = hi.max(d);
+            }
+        }
+        Ok((lo.yesterday().unwrap_or(lo), hi.tomorrow().unwrap_or(hi)))
     }
 
     /// The appointments a series-scoped change applies to, locked, starting with `row`.

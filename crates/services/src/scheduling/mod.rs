@@ -329,26 +329,19 @@ impl Services {
     }
 
     /// The slot-engine input for one provider at one clinic around `start` (the local day
-    /// before to the day after), with the given busy time.
-    pub(crate) async fn slot_input_around(
-        &self,
-        ctx: &BookingContext,
-        start: Timestamp,
-        busy: Vec<Busy>,
-    ) -> ServiceResult<SlotInput> {
+    /// before to the day after), without busy time. Read it *before* opening the write
+    /// transaction (a transaction must never wait for a second pooled connection), then
+    /// fill in `busy` from inside the transaction.
+    pub(crate) async fn availability_around(&self, ctx: &BookingContext, start: Timestamp) -> ServiceResult<SlotInput> {
         let date = start.to_zoned(ctx.zone.clone()).date();
         let from = date.yesterday().unwrap_or(date);
         let until = date.tomorrow().unwrap_or(date);
-        self.slot_input(ctx, from, until, busy).await
+        self.availability(ctx, from, until).await
     }
 
-    pub(crate) async fn slot_input(
-        &self,
-        ctx: &BookingContext,
-        from: Date,
-        until: Date,
-        busy: Vec<Busy>,
-    ) -> ServiceResult<SlotInput> {
+    /// The slot-engine input for one provider at one clinic over local dates
+    /// `from..=until`, without busy time (see [`Services::availability_around`]).
+    pub(crate) async fn availability(&self, ctx: &BookingContext, from: Date, until: Date) -> ServiceResult<SlotInput> {
         let provider = ProviderId(ctx.provider.id);
         let weekly: Vec<WeeklyWindow> = availability::windows_of(self.db(), provider)
             .await?
@@ -374,7 +367,7 @@ impl Services {
             weekly,
             exceptions,
             closures,
-            busy,
+            busy: Vec::new(),
             rules: ctx.service.rules(),
             from,
             until,

@@ -155,19 +155,15 @@ impl Services {
         let span_end = last_start.saturating_add(rules.duration).unwrap_or(last_start);
         let (span_from, span_until) = occupied_range(first_start, span_end, &rules);
 
-        let mut tx = self.db().begin().await?;
-        appointments::expire_lapsed_holds(&mut tx, Some((provider, span_from, span_until)), now).await?;
-        let busy_rows = appointments::busy_for_provider_tx(&mut tx, provider, span_from, span_until, now, None).await?;
         let from_date = first_start.to_zoned(ctx.zone.clone()).date();
         let until_date = last_start.to_zoned(ctx.zone.clone()).date();
         let mut input = self
-            .slot_input(
-                &ctx,
-                from_date.yesterday().unwrap_or(from_date),
-                until_date.tomorrow().unwrap_or(until_date),
-                busy_of(&busy_rows),
-            )
+            .availability(&ctx, from_date.yesterday().unwrap_or(from_date), until_date.tomorrow().unwrap_or(until_date))
             .await?;
+        let mut tx = self.db().begin().await?;
+        appointments::expire_lapsed_holds(&mut tx, Some((provider, span_from, span_until)), now).await?;
+        let busy_rows = appointments::busy_for_provider_tx(&mut tx, provider, span_from, span_until, now, &[]).await?;
+        input.busy = busy_of(&busy_rows);
         let mut report = Vec::new();
         let mut free = Vec::new();
         for (i, start) in starts.iter().copied().enumerate() {

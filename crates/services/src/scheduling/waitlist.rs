@@ -263,9 +263,11 @@ impl Services {
             return Err(ServiceError::conflict("illegal_transition", "This entry is no longer on the waiting list."));
         }
         let now = self.now();
+        let pending: Vec<OfferRow> =
+            waitlist::offers(self.db(), None, Some(id)).await?.into_iter().filter(|o| o.status == "pending").collect();
         let mut tx = self.db().begin().await?;
         waitlist::set_entry_status(&mut tx, id, "cancelled", now).await?;
-        for offer in waitlist::offers(self.db(), None, Some(id)).await?.into_iter().filter(|o| o.status == "pending") {
+        for offer in pending {
             self.withdraw_offer(&mut tx, &offer, "declined", now).await?;
         }
         tx.audit(self.audit_entry(
@@ -418,26 +420,34 @@ impl Services {
     /// is claimed in its own transaction, so any number of instances can run this.
     pub(crate) async fn process_releases(&self) -> ServiceResult<()> {
         for release in waitlist::pending_releases(self.db(), 100).await? {
-            if let Err(e) = self.process_release(release.id).await {
-                tracing::warn!(error = %e, release = %release.id, "could not offer freed time; will retry");
+            let id = release.id;
+            if let Err(e) = self.process_release(release).await {
+                tracing::warn!(error = %e, release = %id, "could not offer freed time; will retry");
             }
         }
         Ok(())
     }
 
-    async fn process_release(&self, id: uuid::Uuid) -> ServiceResult<()> {
+    async fn process_release(&self, release: waitlist::ReleaseRow) -> ServiceResult<()> {
         let now = self.now();
-        let mut tx = self.db().begin().await?;
-        let Some(release) = waitlist::claim_release(&mut tx, id, now).await? else { return Ok(()) };
         let start = release.starts_at.0;
         let (service, provider, clinic) =
             (ServiceId(release.service_id), ProviderId(release.provider_id), ClinicId(release.clinic_id));
-        let ctx = match self.booking_context(service, provider, clinic).await {
-            Ok(ctx) if start > now => ctx,
-            _ => {
-                tx.commit().await?;
-                return Ok(());
+        // Everything read from the pool is read before the transaction opens.
+        let prepared = match self.booking_context(service, provider, clinic).await {
+            Ok(ctx) if start > now => {
+                let input = self.availability_around(&ctx, start).await?;
+                Some((ctx, input))
             }
+            _ => None,
+        };
+        let mut tx = self.db().begin().await?;
+        if waitlist::claim_release(&mut tx, release.id, now).await?.is_none() {
+            return Ok(());
+        }
+        let Some((ctx, mut input)) = prepared else {
+            tx.commit().await?;
+            return Ok(());
         };
         let local = start.to_zoned(ctx.zone.clone()).datetime();
         let candidates = waitlist::candidates(&mut tx, service, provider, clinic, local.date(), start).await?;
@@ -449,8 +459,8 @@ impl Services {
         let end = start.saturating_add(rules.duration).unwrap_or(start);
         let (f, u) = occupied_range(start, end, &rules);
         appointments::expire_lapsed_holds(&mut tx, Some((provider, f, u)), now).await?;
-        let busy = appointments::busy_for_provider_tx(&mut tx, provider, f, u, now, None).await?;
-        let input = self.slot_input_around(&ctx, start, busy_of(&busy)).await?;
+        let busy = appointments::busy_for_provider_tx(&mut tx, provider, f, u, now, &[]).await?;
+        input.busy = busy_of(&busy);
         if slot_is_bookable(&input, start).is_err() {
             tx.commit().await?;
             return Ok(());
