@@ -10,7 +10,8 @@
 //!
 //! Decisions worth knowing:
 //! - Instants are written to whole seconds (sub-second parts are floored); iCalendar has
-//!   no finer resolution.
+//!   no finer resolution, nor years outside 0001-9999 (such instants are not meaningful
+//!   for appointments and are not checked).
 //! - A zone without an IANA name (a fixed offset, a POSIX rule) and a zone that is UTC in
 //!   all but name (`UTC`, `Etc/UTC`, ...) is written in UTC (`...Z`) with no `VTIMEZONE`.
 //! - RFC 5545 (3.3.5) says a local time that occurs twice refers to its first occurrence.
@@ -240,7 +241,8 @@ fn write_vtimezone(out: &mut Writer, tzid: &str, zone: &ZoneUse<'_>) {
     let onset_instant =
         tz.preceding(from.checked_add(SignedDuration::from_nanos(1)).unwrap_or(from)).next().map(|t| t.timestamp());
     let onset = match onset_instant {
-        Some(at) => offset.to_datetime(at),
+        // Never before year 1: iCalendar years have four digits.
+        Some(at) => offset.to_datetime(at).max(jiff::civil::date(1, 1, 1).at(0, 0, 0, 0)),
         None => jiff::civil::date(1970, 1, 1).at(0, 0, 0, 0).min(offset.to_datetime(floor_second(from))),
     };
     out.observance(info.dst().is_dst(), onset, offset, offset, info.abbreviation());
