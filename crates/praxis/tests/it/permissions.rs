@@ -14,8 +14,13 @@ enum Who {
 
 const EVERYONE: &[Role] = &[Role::Admin, Role::Staff, Role::Provider, Role::Patient];
 const ADMIN: &[Role] = &[Role::Admin];
+const ADMIN_STAFF: &[Role] = &[Role::Admin, Role::Staff];
+const CLINICAL: &[Role] = &[Role::Admin, Role::Staff, Role::Provider];
+const ADMIN_PROVIDER: &[Role] = &[Role::Admin, Role::Provider];
 
-/// (method, path, body, roles allowed). `{id}` is replaced with a fresh target user.
+/// (method, path as in the OpenAPI document, body, roles allowed). Path parameters are
+/// filled with fresh records that belong to the acting provider or patient where the
+/// permission is "own" (see `Targets`); `"$patient"` in a body becomes that patient.
 fn api_table() -> Vec<(&'static str, &'static str, serde_json::Value, &'static [Role])> {
     vec![
         ("GET", "/api/v1/me", json!(null), EVERYONE),
@@ -33,6 +38,80 @@ fn api_table() -> Vec<(&'static str, &'static str, serde_json::Value, &'static [
         ("POST", "/api/v1/users/{id}/activate", json!({}), ADMIN),
         ("POST", "/api/v1/users/{id}/reset-password", json!({}), ADMIN),
         ("GET", "/api/v1/audit", json!(null), ADMIN),
+        ("GET", "/api/v1/clinics", json!(null), EVERYONE),
+        ("POST", "/api/v1/clinics", json!({"name": "New", "time_zone": "Asia/Kolkata"}), ADMIN),
+        ("GET", "/api/v1/clinics/{id}", json!(null), EVERYONE),
+        ("PUT", "/api/v1/clinics/{id}", json!({"name": "Renamed", "time_zone": "Australia/Sydney"}), ADMIN),
+        ("GET", "/api/v1/clinics/{id}/closures", json!(null), EVERYONE),
+        ("POST", "/api/v1/clinics/{id}/closures", json!({"from": "2026-12-25"}), ADMIN_STAFF),
+        ("DELETE", "/api/v1/clinics/{id}/closures/{closure_id}", json!(null), ADMIN_STAFF),
+        ("GET", "/api/v1/specialties", json!(null), EVERYONE),
+        ("POST", "/api/v1/specialties", json!({"name": "$unique"}), ADMIN),
+        ("GET", "/api/v1/providers", json!(null), EVERYONE),
+        ("POST", "/api/v1/providers", json!({"user_id": "$provider_user"}), ADMIN),
+        ("GET", "/api/v1/providers/{id}", json!(null), EVERYONE),
+        ("PUT", "/api/v1/providers/{id}", json!({"clinic_ids": ["$clinic"], "service_ids": ["$service"]}), ADMIN),
+        ("GET", "/api/v1/providers/{id}/availability", json!(null), EVERYONE),
+        (
+            "POST",
+            "/api/v1/providers/{id}/availability/windows",
+            json!({"clinic_id": "$clinic", "weekday": "saturday", "start": "$window_start", "end": "$window_end"}),
+            CLINICAL,
+        ),
+        ("DELETE", "/api/v1/providers/{id}/availability/windows/{window_id}", json!(null), CLINICAL),
+        (
+            "POST",
+            "/api/v1/providers/{id}/availability/exceptions",
+            json!({"from": "2026-12-24", "kind": "closed"}),
+            CLINICAL,
+        ),
+        ("DELETE", "/api/v1/providers/{id}/availability/exceptions/{exception_id}", json!(null), CLINICAL),
+        ("POST", "/api/v1/providers/{id}/calendar-feed", json!({}), ADMIN_PROVIDER),
+        ("GET", "/api/v1/services", json!(null), EVERYONE),
+        ("POST", "/api/v1/services", json!({"name": "New", "duration_minutes": 30}), ADMIN),
+        ("GET", "/api/v1/services/{id}", json!(null), EVERYONE),
+        (
+            "PUT",
+            "/api/v1/services/{id}",
+            json!({"name": "Renamed", "duration_minutes": 30, "slot_step_minutes": 30, "booking_horizon_days": 365}),
+            ADMIN,
+        ),
+        ("GET", "/api/v1/patients", json!(null), CLINICAL),
+        ("POST", "/api/v1/patients", json!({"given_name": "New", "family_name": "Patient"}), CLINICAL),
+        ("GET", "/api/v1/patients/{id}", json!(null), EVERYONE),
+        ("GET", "/api/v1/slots", json!(null), EVERYONE),
+        ("GET", "/api/v1/slots/first-available", json!(null), EVERYONE),
+        ("GET", "/api/v1/slots/days", json!(null), EVERYONE),
+        ("GET", "/api/v1/appointments", json!(null), EVERYONE),
+        (
+            "POST",
+            "/api/v1/appointments",
+            json!({"service_id": "$service", "provider_id": "$provider", "clinic_id": "$clinic", "start": "$free_start", "patient_id": "$patient"}),
+            EVERYONE,
+        ),
+        ("GET", "/api/v1/appointments/{id}", json!(null), EVERYONE),
+        ("GET", "/api/v1/appointments/{id}/history", json!(null), EVERYONE),
+        ("POST", "/api/v1/appointments/{id}/confirm", json!({}), CLINICAL),
+        ("POST", "/api/v1/appointments/{id}/check-in", json!({}), CLINICAL),
+        ("POST", "/api/v1/appointments/{id}/start", json!({}), CLINICAL),
+        ("POST", "/api/v1/appointments/{id}/complete", json!({}), CLINICAL),
+        ("POST", "/api/v1/appointments/{id}/no-show", json!({}), CLINICAL),
+        ("POST", "/api/v1/appointments/{id}/cancel", json!({"reason": "Unwell"}), EVERYONE),
+        ("POST", "/api/v1/appointments/{id}/reschedule", json!({"start": "$free_start"}), EVERYONE),
+        ("POST", "/api/v1/appointments/{id}/participants", json!({"patient_id": "$patient"}), CLINICAL),
+        ("DELETE", "/api/v1/appointments/{id}/participants/{patient_id}", json!(null), CLINICAL),
+        (
+            "POST",
+            "/api/v1/series",
+            json!({"service_id": "$service", "provider_id": "$provider", "clinic_id": "$clinic", "first_start": "$free_start", "count": 1, "patient_id": "$patient"}),
+            EVERYONE,
+        ),
+        ("GET", "/api/v1/waitlist", json!(null), EVERYONE),
+        ("POST", "/api/v1/waitlist", json!({"service_id": "$service", "patient_id": "$patient"}), EVERYONE),
+        ("DELETE", "/api/v1/waitlist/{id}", json!(null), EVERYONE),
+        ("GET", "/api/v1/waitlist/offers", json!(null), EVERYONE),
+        ("POST", "/api/v1/waitlist/offers/{id}/accept", json!({}), EVERYONE),
+        ("POST", "/api/v1/waitlist/offers/{id}/decline", json!({}), EVERYONE),
         // Last: it ends the session the other rows use.
         ("POST", "/api/v1/auth/logout", json!({}), EVERYONE),
     ]
@@ -80,23 +159,237 @@ async fn the_api_table_covers_every_documented_operation() {
     assert_eq!(listed, documented, "add the new route to the permission table");
 }
 
+/// Fresh records for path parameters: a clinic and service, a provider (the acting
+/// provider's own profile) and a patient (the acting patient's own record).
+struct Targets {
+    clinic: praxis_services::catalog::Clinic,
+    service: praxis_services::catalog::Service,
+    provider: praxis_services::catalog::Provider,
+    patient: praxis_services::patients::Patient,
+    counter: std::sync::atomic::AtomicI64,
+    windows: std::sync::atomic::AtomicI64,
+}
+
+impl Targets {
+    fn next(&self) -> i64 {
+        self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// A distinct 5-minute window `(start, end)` on Saturdays.
+    fn window(&self) -> (String, String) {
+        let m = self.windows.fetch_add(1, std::sync::atomic::Ordering::Relaxed) * 10;
+        assert!(m < 1430, "out of window slots");
+        (format!("{:02}:{:02}", m / 60, m % 60), format!("{:02}:{:02}", m / 60, m % 60 + 5))
+    }
+
+    /// A distinct free weekday start, 09:00–16:00 Sydney, from Monday 9 March on.
+    fn free_start(&self) -> String {
+        let n = self.next();
+        let day = n / 8;
+        let hour = 9 + n % 8;
+        let weekday_offset = day + 2 * (day / 5); // skip weekends
+        let date = jiff::civil::date(2026, 3, 9).checked_add(jiff::Span::new().days(weekday_offset)).unwrap();
+        let z = date.at(hour as i8, 0, 0, 0).to_zoned(jiff::tz::TimeZone::get("Australia/Sydney").unwrap()).unwrap();
+        z.timestamp().to_string()
+    }
+
+    async fn appointment(&self, app: &TestApp) -> praxis_domain::AppointmentId {
+        let req = praxis_services::scheduling::BookingRequest {
+            service_id: Some(self.service.id),
+            provider_id: Some(self.provider.id),
+            clinic_id: Some(self.clinic.id),
+            start: Some(self.free_start().parse().unwrap()),
+            patient_id: Some(self.patient.id),
+            ..Default::default()
+        };
+        app.svc.book(&praxis_services::Actor::system("test"), req, None).await.unwrap().appointment.id
+    }
+
+    /// A pending waiting-list offer to the patient: they wait, a booking is cancelled.
+    async fn offer(&self, app: &TestApp) -> praxis_domain::WaitlistOfferId {
+        let sys = praxis_services::Actor::system("test");
+        let entry = app
+            .svc
+            .join_waitlist(
+                &sys,
+                praxis_services::scheduling::WaitlistInput {
+                    service_id: Some(self.service.id),
+                    patient_id: Some(self.patient.id),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        let other = app
+            .svc
+            .create_patient(
+                &sys,
+                praxis_services::patients::NewPatient { given_name: "Other".into(), ..Default::default() },
+            )
+            .await
+            .unwrap();
+        let req = praxis_services::scheduling::BookingRequest {
+            service_id: Some(self.service.id),
+            provider_id: Some(self.provider.id),
+            clinic_id: Some(self.clinic.id),
+            start: Some(self.free_start().parse().unwrap()),
+            patient_id: Some(other.id),
+            ..Default::default()
+        };
+        let a = app.svc.book(&sys, req, None).await.unwrap().appointment;
+        app.svc
+            .cancel_appointment(
+                &sys,
+                a.id,
+                praxis_services::scheduling::CancelRequest { reason: "freed".into(), ..Default::default() },
+            )
+            .await
+            .unwrap();
+        let offers = app.svc.list_offers(&sys, Some(self.patient.id)).await.unwrap();
+        // The offer goes to the patient's oldest waiting entry; the newest pending offer is it.
+        let _ = entry;
+        let offer = offers.into_iter().find(|o| o.status == "pending").expect("an offer was made");
+        offer.id
+    }
+
+    /// Fills the path parameters and `$placeholders` of one table row.
+    async fn resolve(&self, app: &TestApp, path: &str, body: &serde_json::Value) -> (String, serde_json::Value) {
+        let sys = praxis_services::Actor::system("test");
+        let mut path = path.to_string();
+        let mut body = body.to_string();
+        if path.starts_with("/api/v1/users/{id}") {
+            path = path.replace("{id}", &app.create_user(&[Role::Staff]).await.id.to_string());
+        } else if path.starts_with("/api/v1/clinics/{id}") {
+            path = path.replace("{id}", &self.clinic.id.to_string());
+            if path.contains("{closure_id}") {
+                let c = app
+                    .svc
+                    .add_closure(
+                        &sys,
+                        self.clinic.id,
+                        praxis_services::availability::ClosureInput {
+                            from: Some(jiff::civil::date(2027, 1, 1)),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .unwrap();
+                path = path.replace("{closure_id}", &c.id.to_string());
+            }
+        } else if path.starts_with("/api/v1/providers/{id}") {
+            path = path.replace("{id}", &self.provider.id.to_string());
+            if path.contains("{window_id}") {
+                let (start, end) = self.window();
+                let w = app
+                    .svc
+                    .add_window(
+                        &sys,
+                        self.provider.id,
+                        praxis_services::availability::WindowInput {
+                            clinic_id: Some(self.clinic.id),
+                            weekday: "saturday".into(),
+                            start,
+                            end,
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .unwrap();
+                path = path.replace("{window_id}", &w.id.to_string());
+            }
+            if path.contains("{exception_id}") {
+                let e = app
+                    .svc
+                    .add_exception(
+                        &sys,
+                        self.provider.id,
+                        praxis_services::availability::ExceptionInput {
+                            from: Some(jiff::civil::date(2027, 2, 1)),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .unwrap();
+                path = path.replace("{exception_id}", &e.id.to_string());
+            }
+        } else if path.starts_with("/api/v1/services/{id}") {
+            path = path.replace("{id}", &self.service.id.to_string());
+        } else if path.starts_with("/api/v1/patients/{id}") {
+            path = path.replace("{id}", &self.patient.id.to_string());
+        } else if path.starts_with("/api/v1/appointments/{id}") {
+            path = path.replace("{id}", &self.appointment(app).await.to_string());
+            path = path.replace("{patient_id}", &self.patient.id.to_string());
+        } else if path.starts_with("/api/v1/waitlist/offers/{id}") {
+            path = path.replace("{id}", &self.offer(app).await.to_string());
+        } else if path.starts_with("/api/v1/waitlist/{id}") {
+            let e = app
+                .svc
+                .join_waitlist(
+                    &sys,
+                    praxis_services::scheduling::WaitlistInput {
+                        service_id: Some(self.service.id),
+                        patient_id: Some(self.patient.id),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            path = path.replace("{id}", &e.id.to_string());
+        }
+        if path == "/api/v1/slots" || path == "/api/v1/slots/days" || path == "/api/v1/slots/first-available" {
+            path = format!("{path}?service_id={}", self.service.id);
+        }
+        if body.contains("$provider_user") {
+            body = body.replace("$provider_user", &app.create_user(&[Role::Provider]).await.id.to_string());
+        }
+        if body.contains("$window_start") {
+            let (start, end) = self.window();
+            body = body.replace("$window_start", &start).replace("$window_end", &end);
+        }
+        let body = body
+            .replace("$unique", &format!("Specialty {}", self.next()))
+            .replace("$free_start", &self.free_start())
+            .replace("$clinic", &self.clinic.id.to_string())
+            .replace("$service", &self.service.id.to_string())
+            .replace("$provider", &self.provider.id.to_string())
+            .replace("$patient", &self.patient.id.to_string());
+        (path, serde_json::from_str(&body).unwrap())
+    }
+}
+
 #[tokio::test]
 async fn every_api_route_for_every_role() {
     let app = TestApp::spawn().await;
+    let clinic = app.clinic("Main", "Australia/Sydney").await;
+    let service = app
+        .service(praxis_services::catalog::ServiceInput {
+            name: "Visit".into(),
+            duration_minutes: Some(30),
+            slot_step_minutes: Some(30),
+            booking_horizon_days: Some(365),
+            ..Default::default()
+        })
+        .await;
+    let (provider_user, provider) = app.provider(&[clinic.id], &[service.id]).await;
+    app.weekdays(&provider, clinic.id, "09:00", "17:00").await;
+    let (patient_user, patient) = app.patient_user().await;
+    let targets =
+        Targets { clinic, service, provider, patient, counter: Default::default(), windows: Default::default() };
     let mut tokens = Vec::new();
     for who in everyone() {
         let token = match who {
             Who::Anonymous => None,
+            Who::As(Role::Provider) => Some(app.api_login(&provider_user).await),
+            Who::As(Role::Patient) => Some(app.api_login(&patient_user).await),
             // Two admins, so an admin may change the other one's roles.
             Who::As(role) => Some(app.user_with_token(role).await.1),
         };
         tokens.push((who, token));
     }
     app.create_user(&[Role::Admin]).await;
-    for (method, path, body, allowed) in api_table() {
+    for (method, path_template, body, allowed) in api_table() {
         for (who, token) in &tokens {
-            let target = app.create_user(&[Role::Staff]).await;
-            let path = path.replace("{id}", &target.id.to_string());
+            let (path, body) = targets.resolve(&app, path_template, &body).await;
             let mut req = app.client().request(method.parse().unwrap(), app.url(&path));
             if !body.is_null() {
                 req = req.json(&body);
@@ -104,14 +397,16 @@ async fn every_api_route_for_every_role() {
             if let Some(t) = token {
                 req = req.bearer_auth(t);
             }
-            let status = req.send().await.unwrap().status().as_u16();
+            let res = req.send().await.unwrap();
+            let status = res.status().as_u16();
+            let text = res.text().await.unwrap_or_default();
             let expected_ok = matches!(who, Who::As(r) if allowed.contains(r));
             match who {
                 Who::Anonymous => assert_eq!(status, 401, "{method} {path} anonymous"),
                 Who::As(r) if expected_ok => {
-                    assert!(![401, 403].contains(&status) && status < 500, "{method} {path} {r:?} → {status}")
+                    assert!(![401, 403].contains(&status) && status < 500, "{method} {path} {r:?} → {status} {text}")
                 }
-                Who::As(r) => assert_eq!(status, 403, "{method} {path} {r:?}"),
+                Who::As(r) => assert_eq!(status, 403, "{method} {path} {r:?}: {text}"),
             }
         }
     }
