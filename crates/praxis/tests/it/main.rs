@@ -11,6 +11,7 @@ mod permissions;
 mod races;
 mod scheduling_api;
 mod schema;
+mod series_waitlist;
 mod web;
 
 pub use praxis_testkit::*;
