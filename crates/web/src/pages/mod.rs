@@ -4,8 +4,11 @@
 
 mod admin;
 mod auth;
+mod calendar;
 mod home;
+mod portal;
 mod profile;
+mod setup;
 
 use crate::csrf::CsrfToken;
 use crate::state::AppState;
@@ -24,11 +27,24 @@ use praxis_services::{Actor, ServiceError};
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/static/app.css", get(stylesheet))
+        .route("/static/staff.js", get(|| script(include_str!("../../static/staff.js"))))
+        .route("/static/portal.js", get(|| script(include_str!("../../static/portal.js"))))
         .merge(auth::router())
         .merge(home::router())
         .merge(profile::router())
         .merge(admin::router())
+        .merge(calendar::router())
+        .merge(setup::router())
+        .merge(portal::router())
 }
+
+/// The one stylesheet: the base plus each area's part, concatenated at compile time.
+const STYLESHEET: &str = concat!(
+    include_str!("../../static/app.css"),
+    include_str!("../../static/calendar.css"),
+    include_str!("../../static/setup.css"),
+    include_str!("../../static/portal.css"),
+);
 
 async fn stylesheet() -> Response {
     (
@@ -36,7 +52,18 @@ async fn stylesheet() -> Response {
             (axum::http::header::CONTENT_TYPE, "text/css; charset=utf-8"),
             (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        include_str!("../../static/app.css"),
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+async fn script(body: &'static str) -> Response {
+    (
+        [
+            (axum::http::header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        body,
     )
         .into_response()
 }
@@ -78,11 +105,19 @@ pub struct Layout {
 }
 
 /// The sections of the navigation and who sees them (mirrors the permission matrix).
-const SECTIONS: &[(&str, &str, Option<Permission>)] = &[
-    ("Home", "/", None),
-    ("Users", "/admin/users", Some(Permission::ManageUsers)),
-    ("Audit log", "/admin/audit", Some(Permission::ViewAuditLog)),
-    ("Profile", "/profile", Some(Permission::ManageOwnAccount)),
+/// Each section: (label, href, who sees it). Patients get the portal; the clinic's people
+/// get the clinic's tools.
+const SECTIONS: &[(&str, &str, fn(&Actor) -> bool)] = &[
+    ("Home", "/", |_| true),
+    ("Dashboard", "/dashboard", |a| !a.roles.is_patient_only()),
+    ("Calendar", "/calendar", |a| a.can(Permission::RunAppointmentWorkflow)),
+    ("Waiting list", "/waitlist", |a| !a.roles.is_patient_only() && a.can(Permission::ManageWaitlist)),
+    ("Book", "/book", |a| a.roles.has(praxis_domain::Role::Patient)),
+    ("My appointments", "/my/appointments", |a| a.roles.has(praxis_domain::Role::Patient)),
+    ("Setup", "/setup", |a| a.can(Permission::ManageCatalog) || a.can(Permission::ManageAvailability)),
+    ("Users", "/admin/users", |a| a.can(Permission::ManageUsers)),
+    ("Audit log", "/admin/audit", |a| a.can(Permission::ViewAuditLog)),
+    ("Profile", "/profile", |a| a.can(Permission::ManageOwnAccount)),
 ];
 
 impl Layout {
@@ -90,7 +125,7 @@ impl Layout {
     pub fn new(actor: &Actor, csrf: &CsrfToken, title: impl Into<String>, section: &str) -> Self {
         let nav = SECTIONS
             .iter()
-            .filter(|(_, _, p)| p.is_none_or(|p| actor.can(p)))
+            .filter(|(_, _, visible)| visible(actor))
             .map(|(label, href, _)| NavItem { label, href, current: *href == section })
             .collect();
         let title = title.into();

@@ -1,0 +1,2 @@
+// Praxis — patient portal: small enhancements only; every page works without this file.
+"use strict";
