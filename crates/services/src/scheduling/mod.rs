@@ -9,6 +9,7 @@
 //! 409 like any other conflict.
 
 mod booking;
+mod calendar;
 mod feed;
 mod series;
 mod slots;

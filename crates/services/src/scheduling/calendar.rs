@@ -1,0 +1,1 @@
+//! (Calendar views: being built.)
