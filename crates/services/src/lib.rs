@@ -16,6 +16,7 @@ pub mod audit;
 pub mod auth;
 pub mod availability;
 pub mod catalog;
+pub mod dashboard;
 pub mod patients;
 pub mod scheduling;
 pub mod users;

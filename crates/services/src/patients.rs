@@ -188,3 +188,105 @@ mod tests {
         assert_eq!(split_name("Cher"), ("Cher".into(), "".into()));
     }
 }
+
+/// A patient registering themselves in the portal.
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct Registration {
+    /// Given name.
+    #[serde(default)]
+    pub given_name: String,
+    /// Family name.
+    #[serde(default)]
+    pub family_name: String,
+    /// Email (becomes the login).
+    #[serde(default)]
+    pub email: String,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Date of birth.
+    #[schema(value_type = Option<String>, format = Date)]
+    pub date_of_birth: Option<Date>,
+    /// Password (10–128 characters).
+    #[serde(default)]
+    pub password: String,
+    /// The password again.
+    #[serde(default)]
+    pub confirm_password: String,
+}
+
+impl Services {
+    /// Self-registration: creates a portal account with the patient role and the patient's
+    /// record in one transaction. A taken email answers 409.
+    #[tracing::instrument(skip_all)]
+    pub async fn register_patient(&self, ctx: &crate::RequestContext, input: Registration) -> ServiceResult<Patient> {
+        let mut v = Validation::new();
+        let email = v.check("email", Email::parse(&input.email));
+        let password = v.check("password", praxis_domain::values::NewPassword::parse(&input.password));
+        if password.is_some() && input.password != input.confirm_password {
+            v.add("confirm_password", "mismatch", "The two passwords are not the same.");
+        }
+        if input.given_name.trim().is_empty() {
+            v.add("given_name", "required", "Enter your given name.");
+        }
+        if input.family_name.trim().is_empty() {
+            v.add("family_name", "required", "Enter your family name.");
+        }
+        v.finish()?;
+        let (Some(email), Some(password)) = (email, password) else {
+            return Err(ServiceError::Internal("validated registration without values".into()));
+        };
+        let taken = || ServiceError::Conflict {
+            code: "email_taken",
+            message:
+                "An account with this email already exists. Log in instead, or ask the clinic to reset your password."
+                    .into(),
+            fields: vec![praxis_domain::FieldError {
+                field: "email".into(),
+                code: "taken".into(),
+                message: "An account with this email already exists.".into(),
+            }],
+        };
+        if praxis_store::users::by_email(self.db(), email.as_str()).await?.is_some() {
+            return Err(taken());
+        }
+        let hash = self.passwords().hash(password.expose()).await?;
+        let now = self.now();
+        let full_name = format!("{} {}", input.given_name.trim(), input.family_name.trim());
+        let user = praxis_store::users::UserRow {
+            id: UserId::new().0,
+            email: email.as_str().to_string(),
+            full_name: full_name.chars().take(200).collect(),
+            phone: None,
+            roles: praxis_domain::Role::Patient.as_str().into(),
+            password_hash: hash,
+            active: true,
+            created_at: DbTime(now),
+            updated_at: DbTime(now),
+            password_changed_at: DbTime(now),
+            last_login_at: None,
+        };
+        let mut tx = self.db().begin().await?;
+        match praxis_store::users::insert(&mut tx, &user).await {
+            Err(e) if e.is_unique("email") => return Err(taken()),
+            other => other?,
+        }
+        let record = NewPatient {
+            given_name: input.given_name,
+            family_name: input.family_name,
+            email: Some(email.as_str().to_string()),
+            phone: input.phone,
+            date_of_birth: input.date_of_birth,
+        };
+        let patient = self.insert_patient(&mut tx, &record, Some(UserId(user.id))).await?;
+        let actor = Actor { user_id: Some(UserId(user.id)), ..Actor::anonymous(email.as_str(), ctx.clone()) };
+        tx.audit(self.audit_entry(
+            &actor,
+            "patient.register",
+            "patient",
+            Some(patient.id.to_string()),
+            "registered in the portal",
+        ));
+        tx.commit().await?;
+        Ok(patient)
+    }
+}

@@ -237,3 +237,18 @@ pub async fn closures(
     )
     .await
 }
+
+/// Every provider's windows (the dashboard's capacity figures).
+pub async fn all_windows(db: &Db) -> StoreResult<Vec<WindowRow>> {
+    db.fetch_all(crate::db::dynamic_sql(WINDOW_SELECT.to_string())).await
+}
+
+/// Every provider's exceptions overlapping `[from, until]`.
+pub async fn all_exceptions(db: &Db, from: Date, until: Date) -> StoreResult<Vec<ExceptionRow>> {
+    db.fetch_all(
+        crate::db::dynamic_sql(format!("{EXCEPTION_SELECT} WHERE until_date >= $1 AND from_date <= $2"))
+            .bind(from)
+            .bind(until),
+    )
+    .await
+}

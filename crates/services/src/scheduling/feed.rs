@@ -121,3 +121,42 @@ impl Services {
         Ok(render(&Calendar { name: format!("Praxis – {}", provider.full_name), method: None, events }, now))
     }
 }
+
+impl Services {
+    /// One appointment as an .ics document ("add to calendar"), for whoever may see it.
+    pub async fn appointment_ics(&self, actor: &Actor, id: praxis_domain::AppointmentId) -> ServiceResult<String> {
+        let a = self.get_appointment(actor, id).await?;
+        let status = match a.status.as_str() {
+            "cancelled" | "expired" => EventStatus::Cancelled,
+            "requested" | "held" => EventStatus::Tentative,
+            _ => EventStatus::Confirmed,
+        };
+        let location = match &a.video_url {
+            Some(url) => format!("Video: {url}"),
+            None if a.clinic_address.is_empty() => a.clinic_name.clone(),
+            None => format!("{}, {}", a.clinic_name, a.clinic_address.replace('\n', ", ")),
+        };
+        let event = CalendarEvent {
+            uid: format!("{}@praxis", a.id),
+            sequence: u32::try_from(a.version.saturating_sub(1)).unwrap_or(0),
+            start: a.start,
+            end: a.end,
+            time_zone: zone_named(&a.time_zone),
+            summary: format!("{} with {}", a.service_name, a.provider_name),
+            description: format!(
+                "Appointment {} at {}.\nTo cancel or change it, log in to Praxis or call the clinic.",
+                a.number, a.clinic_name
+            ),
+            location,
+            url: a.video_url.clone(),
+            status,
+            last_modified: a.created_at,
+        };
+        let cal = Calendar {
+            name: String::new(),
+            method: Some(praxis_domain::ical::CalendarMethod::Publish),
+            events: vec![event],
+        };
+        Ok(render(&cal, self.now()))
+    }
+}

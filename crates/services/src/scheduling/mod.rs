@@ -16,11 +16,16 @@ mod slots;
 mod waitlist;
 
 pub use booking::{Booked, BookingRequest, CancelRequest, ChangeScope, RescheduleRequest};
+pub use calendar::{
+    AppointmentPanel, BandKind, BookingDraft, BookingOptions, CalendarBand, CalendarEntry, CalendarProvider,
+    CalendarQuery, CalendarSpan, CalendarView, EntryDetails, HistoryLine, LocalBooked, LocalBooking, OfferLine,
+    ProviderChoice, ProviderDay, Repeat, WaitlistBoard, WaitlistRow, dates_between, describe_change, when,
+};
 pub use praxis_store::appointments::AppointmentFilter;
 pub use praxis_store::waitlist::EntryFilter;
 pub use series::{OccurrenceOutcome, OccurrenceReport, SeriesMode, SeriesReport, SeriesRequest};
 pub use slots::{SlotQuery, SlotView};
-pub use waitlist::{WaitlistEntry, WaitlistInput, WaitlistOffer};
+pub use waitlist::{PreferredTime, WaitlistEntry, WaitlistInput, WaitlistOffer};
 
 use crate::Services;
 use crate::actor::Actor;
