@@ -730,3 +730,63 @@ pub async fn insert_series(tx: &mut Tx, s: &NewSeries) -> StoreResult<()> {
     .await?;
     Ok(())
 }
+
+/// Appointments shown on a clinic's calendar over `[from, until)`: those at `clinic` and
+/// those of the providers who work there (at any clinic, so time spent elsewhere shows as
+/// busy), optionally of one provider, by start — one query. Lapsed holds and expired
+/// holds are left out; cancelled appointments are included (the calendar lists them).
+pub async fn calendar_appointments(
+    db: &Db,
+    clinic: ClinicId,
+    provider: Option<ProviderId>,
+    from: Timestamp,
+    until: Timestamp,
+    now: Timestamp,
+) -> StoreResult<Vec<AppointmentRow>> {
+    db.fetch_all(
+        dynamic_sql(format!(
+            "{SELECT} WHERE (a.clinic_id = $1 OR a.provider_id IN \
+             (SELECT pc.provider_id FROM provider_clinics pc WHERE pc.clinic_id = $1)) \
+             AND ($2 IS NULL OR a.provider_id = $2) AND a.ends_at > $3 AND a.starts_at < $4 \
+             AND a.status <> 'expired' AND (a.status <> 'held' OR a.held_until > $5) \
+             ORDER BY a.starts_at, a.number LIMIT 5000"
+        ))
+        .bind(clinic)
+        .bind(provider)
+        .bind(from)
+        .bind(until)
+        .bind(now),
+    )
+    .await
+}
+
+/// The weekly availability windows of every provider at `clinic` (calendar views; one
+/// query). Kept here with the calendar's other reads; see `availability` for the row type.
+pub async fn calendar_windows(db: &Db, clinic: ClinicId) -> StoreResult<Vec<crate::availability::WindowRow>> {
+    db.fetch_all(
+        sql("SELECT id, provider_id, clinic_id, weekday, start_min, end_min, valid_from, valid_until, created_at \
+             FROM availability_windows WHERE clinic_id = $1 ORDER BY provider_id, weekday, start_min")
+        .bind(clinic),
+    )
+    .await
+}
+
+/// Dated exceptions overlapping `[from, until]` of every provider who works at `clinic`,
+/// that apply there (at that clinic or at every clinic) — one query.
+pub async fn calendar_exceptions(
+    db: &Db,
+    clinic: ClinicId,
+    from: jiff::civil::Date,
+    until: jiff::civil::Date,
+) -> StoreResult<Vec<crate::availability::ExceptionRow>> {
+    db.fetch_all(
+        sql("SELECT id, provider_id, clinic_id, from_date, until_date, kind, hours, reason, created_at \
+             FROM availability_exceptions WHERE (clinic_id IS NULL OR clinic_id = $1) \
+             AND provider_id IN (SELECT pc.provider_id FROM provider_clinics pc WHERE pc.clinic_id = $1) \
+             AND until_date >= $2 AND from_date <= $3 ORDER BY from_date")
+        .bind(clinic)
+        .bind(from)
+        .bind(until),
+    )
+    .await
+}
