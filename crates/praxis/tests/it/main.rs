@@ -13,5 +13,6 @@ mod scheduling_api;
 mod schema;
 mod series_waitlist;
 mod web;
+mod web_setup;
 
 pub use praxis_testkit::*;
