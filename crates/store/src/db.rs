@@ -151,6 +151,18 @@ impl Db {
         self.reads.load(Ordering::Relaxed)
     }
 
+    /// Bulk loading (the demo seeder, imports): on SQLite, turns the writer's
+    /// `synchronous` from FULL to OFF (`fast = true`) and back. A crash while it is off can
+    /// lose the last transactions, so only use it for data that can be loaded again. No
+    /// effect on PostgreSQL.
+    pub async fn bulk_load(&self, fast: bool) -> StoreResult<()> {
+        if let Pools::Sqlite { write, .. } = &self.pools {
+            let stmt = if fast { "PRAGMA synchronous = OFF" } else { "PRAGMA synchronous = FULL" };
+            sqlx::raw_sql(stmt).execute(write).await?;
+        }
+        Ok(())
+    }
+
     /// Checks the database answers (used by `/readyz`).
     pub async fn ping(&self) -> StoreResult<()> {
         let _: (i64,) = self.fetch_one(sql("SELECT CAST(1 AS BIGINT)")).await?;

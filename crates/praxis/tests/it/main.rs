@@ -13,6 +13,8 @@ mod scheduling_api;
 mod schema;
 mod series_waitlist;
 mod web;
+mod web_calendar;
 mod web_setup;
+mod web_portal;
 
 pub use praxis_testkit::*;

@@ -44,6 +44,56 @@ async fn home(
         _ => "Good evening",
     };
     let mut cards = Vec::new();
+    if actor.roles.has(praxis_domain::Role::Patient) {
+        cards.push(Card {
+            title: "Book an appointment",
+            href: "/book",
+            text: "Choose a service, a clinician and a time that suits you.",
+        });
+        cards.push(Card {
+            title: "My appointments",
+            href: "/my/appointments",
+            text: "See, change or cancel your appointments, and add them to your calendar.",
+        });
+        cards.push(Card {
+            title: "Waiting list",
+            href: "/my/waitlist",
+            text: "Wait for an earlier time and take offers when one frees up.",
+        });
+    }
+    if !actor.roles.is_patient_only() {
+        cards.push(Card {
+            title: "Dashboard",
+            href: "/dashboard",
+            text: "Today's appointments, the coming week, no-shows and utilisation.",
+        });
+    }
+    if actor.can(Permission::RunAppointmentWorkflow) {
+        cards.push(Card {
+            title: "Calendar",
+            href: "/calendar",
+            text: "The day and week at a clinic: check patients in, start, complete, reschedule.",
+        });
+        cards.push(Card {
+            title: "New appointment",
+            href: "/appointments/new",
+            text: "Book for a patient, including a recurring series.",
+        });
+    }
+    if !actor.roles.is_patient_only() && actor.can(Permission::ManageWaitlist) {
+        cards.push(Card {
+            title: "Waiting list",
+            href: "/waitlist",
+            text: "Patients waiting for a time, and the offers made to them.",
+        });
+    }
+    if actor.can(Permission::ManageCatalog) || actor.can(Permission::ManageAvailability) {
+        cards.push(Card {
+            title: "Setup",
+            href: "/setup",
+            text: "Clinics, providers, services, availability, exceptions and closures.",
+        });
+    }
     if actor.can(Permission::ManageUsers) {
         cards.push(Card {
             title: "Users",

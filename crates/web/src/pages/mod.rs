@@ -5,6 +5,8 @@
 mod admin;
 mod auth;
 mod calendar;
+mod charts;
+mod dashboard;
 mod home;
 mod portal;
 mod profile;
@@ -36,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .merge(calendar::router())
         .merge(setup::router())
         .merge(portal::router())
+        .merge(dashboard::router())
 }
 
 /// The one stylesheet: the base plus each area's part, concatenated at compile time.
