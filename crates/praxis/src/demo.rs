@@ -618,7 +618,9 @@ async fn seed_everything(s: &Services, clock: &SeedClock, now: Timestamp) -> Res
                 let slots = s.search_slots(&sys, &q).await.map_err(e("slot search"))?;
                 let every = (60 / (*minutes).max(15)).max(1) as usize + 1;
                 for slot in slots.iter().step_by(every) {
-                    if dice.below(100) >= 55 {
+                    // Busier in the past than ahead, so patients still find times.
+                    let chance = if slot.start < now { 60 } else { 35 };
+                    if dice.below(100) >= chance {
                         continue;
                     }
                     let patient = *dice.pick(&patients);

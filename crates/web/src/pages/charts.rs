@@ -78,10 +78,11 @@ pub fn stacked_bars(title: &str, desc: &str, labels: &[String], series: &[Series
         }
         // Label every fifth bar (and the last) to keep the axis readable.
         if i % 5 == 0 || i + 1 == n {
+            let anchor = if i + 1 == n { "end" } else { "middle" };
             let _ = write!(
                 svg,
-                r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="middle" fill="#566173">{}</text>"##,
-                x + bar / 2.0,
+                r##"<text x="{:.1}" y="{:.1}" font-size="11" text-anchor="{anchor}" fill="#566173">{}</text>"##,
+                if i + 1 == n { x + bar } else { x + bar / 2.0 },
                 h - bottom + 16.0,
                 esc(label)
             );
@@ -94,8 +95,8 @@ pub fn stacked_bars(title: &str, desc: &str, labels: &[String], series: &[Series
 /// A horizontal bar chart of per-mille values (0–1000), one row per label, with the
 /// value written beside each bar.
 pub fn percent_bars(title: &str, desc: &str, rows: &[(String, i64, String)]) -> String {
-    let row_h = 28.0_f64;
-    let (w, left, right) = (720.0_f64, 180.0, 70.0);
+    let row_h = 30.0_f64;
+    let (w, left, right) = (480.0_f64, 140.0, 64.0);
     let h = (rows.len().max(1) as f64) * row_h + 8.0;
     let plot_w = w - left - right;
     let mut svg = String::new();
@@ -108,10 +109,10 @@ pub fn percent_bars(title: &str, desc: &str, rows: &[(String, i64, String)]) -> 
     for (i, (label, permille, fill)) in rows.iter().enumerate() {
         let y = 4.0 + row_h * i as f64;
         let bw = plot_w * (*permille).clamp(0, 1000) as f64 / 1000.0;
-        let text: String = label.chars().take(26).collect();
+        let text: String = label.chars().take(18).collect();
         let _ = write!(
             svg,
-            r##"<text x="{:.1}" y="{:.1}" font-size="12" text-anchor="end" fill="#1c2430">{}</text><rect x="{left}" y="{:.1}" width="{plot_w:.1}" height="{:.1}" fill="#eef0f3"/><rect x="{left}" y="{:.1}" width="{bw:.1}" height="{:.1}" fill="{}"/><text x="{:.1}" y="{:.1}" font-size="12" fill="#1c2430">{}.{} %</text>"##,
+            r##"<text x="{:.1}" y="{:.1}" font-size="14" text-anchor="end" fill="#1c2430">{}</text><rect x="{left}" y="{:.1}" width="{plot_w:.1}" height="{:.1}" fill="#eef0f3"/><rect x="{left}" y="{:.1}" width="{bw:.1}" height="{:.1}" fill="{}"/><text x="{:.1}" y="{:.1}" font-size="14" fill="#1c2430">{}.{} %</text>"##,
             left - 8.0,
             y + 17.0,
             esc(&text),

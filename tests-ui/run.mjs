@@ -1,0 +1,262 @@
+// Praxis browser tests: the real server (`praxis demo` on a fresh data directory) and
+// headless Chromium driven by playwright-core, doing what people do. Every scenario saves
+// a screenshot in tests-ui/screenshots/. Run: `node tests-ui/run.mjs` after `cargo build`.
+//
+// Environment: PRAXIS_BIN (default ../target/debug/praxis), CHROMIUM (default
+// /usr/bin/chromium), ONLY=<scenario name substring>.
+
+import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import net from "node:net";
+import assert from "node:assert/strict";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const BIN = process.env.PRAXIS_BIN || join(here, "..", "target", "debug", "praxis");
+const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+const SHOTS = join(here, "screenshots");
+mkdirSync(SHOTS, { recursive: true });
+
+const LOGINS = {
+  admin: ["admin@demo.praxis.test", "demo-admin-pass"],
+  staff: ["reception@demo.praxis.test", "demo-staff-pass"],
+  provider: ["dr.chen@demo.praxis.test", "demo-provider-pass"],
+  patient: ["patient@demo.praxis.test", "demo-patient-pass"],
+};
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+    s.on("error", reject);
+  });
+}
+
+async function startServer() {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), "praxis-ui-"));
+  const proc = spawn(BIN, ["demo", "--bind", `127.0.0.1:${port}`], {
+    env: { ...process.env, PRAXIS_DATA_DIR: dataDir, PRAXIS_LOG: "warn", PRAXIS_TIME_ZONE: "Australia/Sydney" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    if (proc.exitCode !== null) throw new Error(`praxis exited with ${proc.exitCode}`);
+    try {
+      const res = await fetch(`${base}/readyz`);
+      if (res.ok) return { base, proc, dataDir };
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error("praxis did not become ready in 120 s");
+}
+
+async function login(page, base, who) {
+  const [email, password] = Array.isArray(who) ? who : LOGINS[who];
+  await page.goto(`${base}/login`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith("/login"));
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/// Goes from /book to the time page for the Psychology session with any clinician in Sydney,
+/// and opens the first day that has free times. Returns that day (YYYY-MM-DD).
+async function openTimes(page, base) {
+  await page.goto(`${base}/book`);
+  await page.getByRole("link", { name: /Psychology session/ }).click();
+  await page.getByRole("link", { name: "Any available clinician" }).first().click();
+  const day = page.locator("table.month-grid a").first();
+  const label = await day.getAttribute("aria-label");
+  await day.click();
+  await page.waitForSelector("button.slot");
+  return label.slice(0, 10);
+}
+
+const scenarios = [];
+function scenario(name, fn) {
+  scenarios.push({ name, fn });
+}
+
+// Shared between scenarios: the appointment the patient books.
+const booked = {};
+
+scenario("a patient books an appointment", async ({ browser, base }) => {
+  const page = await browser.newPage();
+  await login(page, base, "patient");
+  const day = await openTimes(page, base);
+  await shot(page, "01-patient-times");
+  const first = page.locator("button.slot").first();
+  booked.start = await first.getAttribute("data-start");
+  booked.day = day;
+  await first.click();
+  await page.waitForURL(/\/book\/confirm\//);
+  assert.match(await page.textContent("body"), /We are holding this time for you until/);
+  await shot(page, "02-patient-confirm");
+  await page.getByRole("button", { name: "Confirm booking" }).click();
+  await page.waitForURL(/\/my\/appointments\/.+\?booked=1/);
+  const body = await page.textContent("body");
+  assert.match(body, /You are booked in/);
+  assert.match(body, /Confirmed/);
+  booked.id = new URL(page.url()).pathname.split("/")[3];
+  booked.number = (body.match(/A-\d{4}-\d{6}/) || [])[0];
+  await shot(page, "03-patient-booked");
+  await page.close();
+});
+
+scenario("reception sees it in the week view, checks the patient in and completes it", async ({ browser, base }) => {
+  assert.ok(booked.id, "the booking scenario ran first");
+  const page = await browser.newPage();
+  await login(page, base, "staff");
+  const appt = await (await page.request.get(`${base}/api/v1/appointments/${booked.id}`)).json();
+  await page.goto(`${base}/calendar?clinic=${appt.clinic_id}&view=week&provider=${appt.provider_id}&date=${booked.day}`);
+  const block = page.locator(`a[href*="/appointments/${booked.id}"]`).first();
+  await block.waitFor();
+  assert.match(await page.textContent("body"), /Sam Patient/);
+  await shot(page, "04-reception-week");
+  await block.click();
+  await page.waitForURL(new RegExp(`/appointments/${booked.id}`));
+  for (const step of ["Check in", "Start", "Complete"]) {
+    await page.goto(`${base}/appointments/${booked.id}`);
+    await page.getByRole("button", { name: new RegExp(`^${step}`) }).first().click();
+    await page.waitForLoadState("networkidle");
+  }
+  await page.goto(`${base}/appointments/${booked.id}`);
+  assert.match(await page.textContent("body"), /Completed/);
+  await shot(page, "05-reception-completed");
+  await page.close();
+});
+
+scenario("a second patient trying the same slot gets the friendly conflict", async ({ browser, base }) => {
+  const sam = await browser.newContext();
+  const samPage = await sam.newPage();
+  await login(samPage, base, "patient");
+  await openTimes(samPage, base);
+  const slot = samPage.locator("button.slot").first();
+  const start = await slot.getAttribute("data-start");
+  // Meanwhile a newly registered patient takes that very time.
+  const other = await browser.newContext();
+  const page = await other.newPage();
+  await page.goto(`${base}/register`);
+  await page.getByLabel("Given name").fill("Grace");
+  await page.getByLabel("Family name").fill("Hopper");
+  await page.getByLabel("Email").fill(`grace${Date.now()}@example.org`);
+  await page.getByLabel("Password", { exact: true }).fill("compilers are fun");
+  await page.getByLabel("Password again").fill("compilers are fun");
+  await page.getByRole("button", { name: "Create my account" }).click();
+  await page.waitForURL(/\/book/);
+  await openTimes(page, base);
+  await page.locator(`button.slot[data-start="${start}"]`).first().click();
+  await page.getByRole("button", { name: "Confirm booking" }).click();
+  await page.waitForURL(/booked=1/);
+  // Sam clicks the time that is now gone.
+  await slot.click();
+  await samPage.waitForLoadState("domcontentloaded");
+  const body = await samPage.textContent("body");
+  assert.match(body, /this time was just taken/);
+  assert.doesNotMatch(body, /Something went wrong/);
+  assert.equal(await samPage.locator(`button.slot[data-start="${start}"]`).count(), 0, "the fresh list no longer offers it");
+  await shot(samPage, "06-conflict");
+  await sam.close();
+  await other.close();
+});
+
+scenario("an admin adds an availability exception and the slot disappears for patients", async ({ browser, base }) => {
+  const patient = await browser.newPage();
+  await login(patient, base, "patient");
+  const day = await openTimes(patient, base);
+  const providerId = await patient.locator("button.slot").first().getAttribute("data-provider");
+  const admin = await browser.newPage();
+  await login(admin, base, "admin");
+  await admin.goto(`${base}/setup/providers/${providerId}/availability`);
+  await shot(admin, "07-admin-availability");
+  const form = admin.locator("form", { has: admin.getByRole("button", { name: /Add exception/i }) });
+  await form.getByLabel(/^From/i).fill(day);
+  const until = form.getByLabel(/^(Until|To|Last)/i);
+  if (await until.count()) await until.first().fill(day);
+  const kind = form.getByLabel(/Kind|Type/i);
+  if (await kind.count()) await kind.first().selectOption({ label: /Closed|Not available/i }).catch(async () => kind.first().selectOption("closed"));
+  const reason = form.getByLabel(/Reason/i);
+  if (await reason.count()) await reason.first().fill("Conference");
+  await form.getByRole("button", { name: /Add exception/i }).click();
+  await admin.waitForLoadState("domcontentloaded");
+  assert.doesNotMatch(await admin.textContent("body"), /Something went wrong/);
+  await shot(admin, "08-admin-exception-added");
+  await patient.reload();
+  const stillOffered = await patient.locator(`button.slot[data-provider="${providerId}"]`).count();
+  assert.equal(stillOffered, 0, "no times with that provider on the closed day");
+  await shot(patient, "09-patient-after-exception");
+  await patient.close();
+  await admin.close();
+});
+
+scenario("the dashboard renders its charts", async ({ browser, base }) => {
+  const page = await browser.newPage();
+  await login(page, base, "staff");
+  await page.goto(`${base}/dashboard`);
+  assert.equal(await page.locator("svg.chart").count(), 3);
+  assert.ok((await page.locator("svg.chart rect").count()) > 10, "the charts have bars");
+  await shot(page, "10-dashboard");
+  await page.close();
+});
+
+scenario("a patient books on a 375 px phone screen", async ({ browser, base }) => {
+  const context = await browser.newContext({ viewport: { width: 375, height: 812 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+  const page = await context.newPage();
+  await login(page, base, "patient");
+  await openTimes(page, base);
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(width <= 375, `no sideways scrolling on a phone (page is ${width}px wide)`);
+  await shot(page, "11-phone-times");
+  await page.locator("button.slot").first().click();
+  await page.getByRole("button", { name: "Confirm booking" }).click();
+  await page.waitForURL(/booked=1/);
+  await shot(page, "12-phone-booked");
+  await context.close();
+});
+
+async function main() {
+  const server = await startServer();
+  const browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+  let failed = 0;
+  try {
+    for (const s of scenarios) {
+      if (process.env.ONLY && !s.name.includes(process.env.ONLY)) continue;
+      const started = Date.now();
+      try {
+        await s.fn({ browser, base: server.base });
+        console.log(`ok   ${s.name} (${Date.now() - started} ms)`);
+      } catch (e) {
+        failed++;
+        console.log(`FAIL ${s.name}\n     ${e.stack || e}`);
+      }
+    }
+  } finally {
+    await browser.close();
+    server.proc.kill("SIGTERM");
+    rmSync(server.dataDir, { recursive: true, force: true });
+  }
+  console.log(failed ? `${failed} browser scenario(s) failed` : "all browser scenarios passed");
+  process.exit(failed ? 1 : 0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
