@@ -495,6 +495,46 @@ async fn providers_edit_only_their_own_availability_and_patients_none() {
     let (_, page) = me.get(&location.unwrap()).await;
     assert_eq!(times_of(preview_day(&page, "2026-03-07")).first().map(String::as_str), Some("09:00"));
 
+    // Changed hours on one day at one clinic: only those times are offered.
+    let clinic = f.clinic.id.to_string();
+    let hours = |clinic: &str| {
+        vec![
+            ("from", "2026-03-05".to_string()),
+            ("until", String::new()),
+            ("kind", "hours".to_string()),
+            ("clinic_id", clinic.to_string()),
+            ("start1", "13:00".to_string()),
+            ("end1", "14:00".to_string()),
+            ("reason", "Afternoon only".to_string()),
+        ]
+    };
+    let fields = hours("");
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, body) = me.post_form(&mine, &format!("{mine}/exceptions"), &fields).await;
+    assert_eq!(status, 422);
+    assert!(body.contains("id=\"x-clinic_id-e\">Changed hours are at one clinic; choose it."), "{body}");
+    assert!(
+        body.contains("value=\"13:00\"")
+            && body.contains("value=\"2026-03-05\"")
+            && body.contains("value=\"Afternoon only\"")
+    );
+    let fields = hours(&clinic);
+    let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, location, body) = me.post_form(&mine, &format!("{mine}/exceptions"), &fields).await;
+    assert_eq!(status, 303, "{body}");
+    let (_, page) = me.get(&location.unwrap()).await;
+    assert_eq!(times_of(preview_day(&page, "2026-03-05")), ["13:00"]);
+    assert!(page.contains("Hours 13:00–14:00") && page.contains("Afternoon only"));
+    let at = page.find("/availability/exceptions/").unwrap();
+    let start = page[..at].rfind("action=\"").unwrap() + 8;
+    let action = &page[start..start + page[start..].find('"').unwrap()];
+    assert!(action.ends_with("/remove"), "{action}");
+    let (status, location, _) = me.post_form(&mine, action, &[]).await;
+    assert_eq!(status, 303);
+    let (_, page) = me.get(&location.unwrap()).await;
+    assert!(page.contains("The exception was removed."));
+    assert_eq!(times_of(preview_day(&page, "2026-03-05")).first().map(String::as_str), Some("09:00"));
+
     let (status, body) = me.get(&theirs).await;
     assert_eq!(status, 403);
     assert!(body.contains("You do not have permission"));

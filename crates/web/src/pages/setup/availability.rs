@@ -36,7 +36,7 @@ pub(super) fn router() -> Router<AppState> {
 }
 
 const WINDOW_FIELDS: &[&str] = &["clinic_id", "weekday", "start", "end", "valid_from", "valid_until"];
-const EXCEPTION_FIELDS: &[&str] = &["from", "until", "clinic_id", "kind", "hours", "reason"];
+const EXCEPTION_FIELDS: &[&str] = &["from", "until", "kind", "clinic_id", "hours", "reason"];
 const WEEK: [Weekday; 7] = [
     Weekday::Monday,
     Weekday::Tuesday,
@@ -306,19 +306,25 @@ async fn preview(
     Ok((out, note))
 }
 
-/// Builds the page around the two forms (either may hold a refused entry).
-#[allow(clippy::too_many_arguments)]
+/// The page's two forms; either may hold a refused entry with its errors.
+#[derive(Default)]
+struct Forms {
+    window: WindowForm,
+    wf: Fields,
+    exception: ExceptionForm,
+    ef: Fields,
+}
+
+/// Builds the page around the two forms.
 async fn render(
     st: &AppState,
     actor: &Actor,
     csrf: &CsrfToken,
     id: ProviderId,
     service: &str,
-    window_form: WindowForm,
-    wf: Fields,
-    exception_form: ExceptionForm,
-    ef: Fields,
+    forms: Forms,
 ) -> Result<AvailabilityPage, PageError> {
+    let Forms { window: window_form, wf, exception: exception_form, ef } = forms;
     let l = load(st, actor, id).await?;
     let clinic_name = |c: ClinicId| l.clinics.iter().find(|x| x.id == c).map(|x| x.name.clone()).unwrap_or_default();
     let zone_of = |c: ClinicId| l.clinics.iter().find(|x| x.id == c).map(Clinic::zone).unwrap_or(TimeZone::UTC);
@@ -473,18 +479,7 @@ async fn page(
     let id: ProviderId = path_id(&id, "Provider")?;
     permitted(st.svc.add_exception(&actor, id, ExceptionInput::default()).await)?;
     let service = q.service.unwrap_or_default();
-    let mut p = render(
-        &st,
-        &actor,
-        &csrf,
-        id,
-        &service,
-        WindowForm::default(),
-        Fields::default(),
-        ExceptionForm::default(),
-        Fields::default(),
-    )
-    .await?;
+    let mut p = render(&st, &actor, &csrf, id, &service, Forms::default()).await?;
     let notice = match q.msg.as_deref() {
         Some("created") => Some("The profile was created. Add their weekly hours below."),
         Some("window_added") => Some("The weekly hours were added."),
@@ -526,8 +521,8 @@ async fn add_window(
             let r = Refusal::of(e)?.beside("start");
             let service = form.service.clone();
             let wf = Fields::new(r.errors, WINDOW_FIELDS);
-            let mut p =
-                render(&st, &actor, &csrf, id, &service, form, wf, ExceptionForm::default(), Fields::default()).await?;
+            let forms = Forms { window: form, wf, ..Forms::default() };
+            let mut p = render(&st, &actor, &csrf, id, &service, forms).await?;
             p.layout = p.layout.notice("error", format!("The weekly hours were not added. {}", r.message));
             Ok((r.status, p).into_response())
         }
@@ -590,8 +585,8 @@ async fn add_exception(
             let r = Refusal::of(e)?.beside("from");
             let service = form.service.clone();
             let ef = Fields::new(r.errors, EXCEPTION_FIELDS);
-            let mut p =
-                render(&st, &actor, &csrf, id, &service, WindowForm::default(), Fields::default(), form, ef).await?;
+            let forms = Forms { exception: form, ef, ..Forms::default() };
+            let mut p = render(&st, &actor, &csrf, id, &service, forms).await?;
             p.layout = p.layout.notice("error", format!("The exception was not added. {}", r.message));
             Ok((r.status, p).into_response())
         }
