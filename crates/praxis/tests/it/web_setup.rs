@@ -387,7 +387,7 @@ async fn a_conflicting_window_is_explained_beside_the_field_and_keeps_what_was_t
     let remove = page.find("/windows/").unwrap();
     let action = &page[page[..remove].rfind("action=\"").unwrap() + 8..];
     let action = &action[..action.find('"').unwrap()];
-    assert!(page.contains("Remove<span class=\"vh\"> Monday 09:00–17:00 at Harbour Clinic</span>"));
+    assert!(page.contains("Remove<span class=\"setup-sr\"> Monday 09:00–17:00 at Harbour Clinic</span>"));
     let (status, location, _) = admin.post_form(&editor, action, &[("service", "")]).await;
     assert_eq!(status, 303);
     let (_, page) = admin.get(&location.unwrap()).await;
@@ -631,6 +631,6 @@ async fn setup_pages_need_no_javascript_fit_a_phone_and_label_every_field() {
         }
     }
     let css = app.client().get(app.url("/static/app.css")).send().await.unwrap().text().await.unwrap();
-    assert!(css.contains(".preview-day") && css.contains(".setup-pair"), "setup.css is served with app.css");
+    assert!(css.contains(".setup-day") && css.contains(".setup-pair"), "setup.css is served with app.css");
     assert!(css.contains("@media (max-width: 40rem)"), "narrow screens are considered");
 }
