@@ -307,7 +307,10 @@ async fn a_provider_sees_other_providers_appointments_only_as_busy() {
     let colleague = app.browser_login(&other_user).await;
     let (status, body) = colleague.get(&day_url(&f, "2026-03-03")).await;
     assert_eq!(status, 200);
-    assert!(body.contains("<b>Busy</b> <span class=\"cal-t\">10:00–10:50</span>"), "someone else's time is busy");
+    assert!(
+        body.contains("<b>Busy</b> <span class=\"cal-s\"><span class=\"cal-t\">10:00–10:50</span>"),
+        "someone else's time is busy"
+    );
     assert!(!body.contains(&format!("/appointments/{id}")), "no link to it");
     assert!(body.contains(&format!("/appointments/{mine}")), "their own is shown in full");
     assert_eq!(body.matches("Test Patient").count(), 1, "the patient's name only on their own appointment");

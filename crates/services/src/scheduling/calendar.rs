@@ -409,7 +409,7 @@ pub struct LocalBooking {
 #[derive(Clone, Debug)]
 pub enum LocalBooked {
     /// One appointment.
-    One(Appointment),
+    One(Box<Appointment>),
     /// A series, with a report per occurrence.
     Series(SeriesReport),
 }
@@ -968,7 +968,7 @@ impl Services {
                     note: req.note,
                 };
                 let booked = self.book(actor, booking, req.idempotency_key.as_deref()).await?;
-                Ok(LocalBooked::One(booked.appointment))
+                Ok(LocalBooked::One(Box::new(booked.appointment)))
             }
             Some(r) => {
                 let series = SeriesRequest {

@@ -245,22 +245,28 @@ struct StatusForm {
     p: String,
 }
 
+/// Why the panel is shown again: where the calendar was, the day of free times to list,
+/// the status to answer with and the message.
+struct Again {
+    back: Back,
+    day: Option<Date>,
+    status: StatusCode,
+    notice: String,
+}
+
 /// Shows the panel again with a message (an action that could not be done).
 async fn panel_again(
     st: &AppState,
     actor: &Actor,
     csrf: &CsrfToken,
     id: AppointmentId,
-    back: Back,
-    day: Option<Date>,
-    status: StatusCode,
-    notice: String,
+    again: Again,
     fill: impl FnOnce(&mut DetailPage),
 ) -> PageResult {
-    let panel = st.svc.appointment_panel(actor, id, day).await?;
-    let mut page = detail_page(actor, csrf, panel, back, Some(("error", notice)));
+    let panel = st.svc.appointment_panel(actor, id, again.day).await?;
+    let mut page = detail_page(actor, csrf, panel, again.back, Some(("error", again.notice)));
     fill(&mut page);
-    Ok((status, page).into_response())
+    Ok((again.status, page).into_response())
 }
 
 async fn status(
@@ -274,7 +280,15 @@ async fn status(
     let back = Back { v: f.v, d: f.d, p: f.p };
     let Ok(action) = f.action.parse::<AppointmentAction>() else {
         let msg = "Choose one of the actions shown.".to_string();
-        return panel_again(&st, &actor, &csrf, id, back, None, StatusCode::UNPROCESSABLE_ENTITY, msg, |_| {}).await;
+        return panel_again(
+            &st,
+            &actor,
+            &csrf,
+            id,
+            Again { back, day: None, status: StatusCode::UNPROCESSABLE_ENTITY, notice: msg },
+            |_| {},
+        )
+        .await;
     };
     match st.svc.transition(&actor, id, action).await {
         Ok(a) => {
@@ -282,11 +296,27 @@ async fn status(
                 .into_response())
         }
         Err(ServiceError::Conflict { message, .. }) => {
-            panel_again(&st, &actor, &csrf, id, back, None, StatusCode::CONFLICT, message, |_| {}).await
+            panel_again(
+                &st,
+                &actor,
+                &csrf,
+                id,
+                Again { back, day: None, status: StatusCode::CONFLICT, notice: message },
+                |_| {},
+            )
+            .await
         }
         Err(ServiceError::Validation(errors)) => {
             let msg = errors.first().map(|e| e.message.clone()).unwrap_or_default();
-            panel_again(&st, &actor, &csrf, id, back, None, StatusCode::UNPROCESSABLE_ENTITY, msg, |_| {}).await
+            panel_again(
+                &st,
+                &actor,
+                &csrf,
+                id,
+                Again { back, day: None, status: StatusCode::UNPROCESSABLE_ENTITY, notice: msg },
+                |_| {},
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -325,14 +355,29 @@ async fn cancel(
         Err(ServiceError::Validation(errors)) => {
             let reason = f.reason;
             let msg = "The appointment was not cancelled. Please correct the field marked below.".to_string();
-            panel_again(&st, &actor, &csrf, id, back, None, StatusCode::UNPROCESSABLE_ENTITY, msg, |p| {
-                p.errors = FormErrors(errors);
-                p.reason = reason;
-            })
+            panel_again(
+                &st,
+                &actor,
+                &csrf,
+                id,
+                Again { back, day: None, status: StatusCode::UNPROCESSABLE_ENTITY, notice: msg },
+                |p| {
+                    p.errors = FormErrors(errors);
+                    p.reason = reason;
+                },
+            )
             .await
         }
         Err(ServiceError::Conflict { message, .. }) => {
-            panel_again(&st, &actor, &csrf, id, back, None, StatusCode::CONFLICT, message, |_| {}).await
+            panel_again(
+                &st,
+                &actor,
+                &csrf,
+                id,
+                Again { back, day: None, status: StatusCode::CONFLICT, notice: message },
+                |_| {},
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -392,10 +437,17 @@ async fn reschedule(
         }
         Err(ServiceError::Validation(errors)) => {
             let msg = "The appointment was not moved. Please correct the fields marked below.".to_string();
-            panel_again(&st, &actor, &csrf, id, back, date, StatusCode::UNPROCESSABLE_ENTITY, msg, |p| {
-                p.errors = form_errors(errors);
-                p.move_time = typed;
-            })
+            panel_again(
+                &st,
+                &actor,
+                &csrf,
+                id,
+                Again { back, day: date, status: StatusCode::UNPROCESSABLE_ENTITY, notice: msg },
+                |p| {
+                    p.errors = form_errors(errors);
+                    p.move_time = typed;
+                },
+            )
             .await
         }
         Err(ServiceError::Conflict { code, message, .. }) => {
@@ -404,9 +456,16 @@ async fn reschedule(
             } else {
                 message
             };
-            panel_again(&st, &actor, &csrf, id, back, date, StatusCode::CONFLICT, message, |p| {
-                p.move_time = typed;
-            })
+            panel_again(
+                &st,
+                &actor,
+                &csrf,
+                id,
+                Again { back, day: date, status: StatusCode::CONFLICT, notice: message },
+                |p| {
+                    p.move_time = typed;
+                },
+            )
             .await
         }
         Err(e) => Err(e.into()),

@@ -366,7 +366,13 @@ fn render(layout: Layout, view: &CalendarView) -> CalendarPage {
                         CellKind::Free(_) | CellKind::Open => cell.class = "a",
                         CellKind::Closed => {}
                         CellKind::Block(list) => {
-                            cell.class = "b";
+                            // Short blocks get a compact one- or two-line layout so the
+                            // time axis keeps its scale.
+                            cell.class = match c.rowspan {
+                                1 => "b b1",
+                                2 => "b b2",
+                                _ => "b",
+                            };
                             cell.entries = list.iter().map(|e| entry_view(e, zone, &back)).collect();
                         }
                         CellKind::Band(label) => {
