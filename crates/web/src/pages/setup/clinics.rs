@@ -343,3 +343,22 @@ async fn remove_closure(
     st.svc.delete_closure(&actor, id, closure).await?;
     Ok(done(format!("/setup/clinics/{id}/closures?msg=removed")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_zone_list_is_canonical_sorted_and_keeps_the_current_value() {
+        let zones = zone_options("Australia/Sydney", Some("Australia/Sydney"));
+        assert_eq!(zones[0].value, "", "a prompt comes first");
+        let names: Vec<&str> = zones[1..].iter().map(|o| o.value.as_str()).collect();
+        assert!(names.windows(2).all(|w| w[0] < w[1]), "sorted, no duplicates");
+        assert!(names.contains(&"Asia/Kolkata") && names.contains(&"America/New_York") && names.contains(&"UTC"));
+        assert!(!names.iter().any(|n| n.starts_with("Etc/") || n.starts_with("US/")), "no aliases");
+        let sydney = zones.iter().find(|o| o.value == "Australia/Sydney");
+        assert!(sydney.is_some_and(|o| o.selected && o.label == "Australia/Sydney (current)"));
+        let typed = zone_options("Mars/Olympus", None);
+        assert!(typed.iter().any(|o| o.value == "Mars/Olympus" && o.selected), "what was typed stays selected");
+    }
+}

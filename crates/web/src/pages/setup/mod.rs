@@ -327,3 +327,54 @@ async fn hub(
     }
     Ok(HubPage { layout: Layout::new(&actor, &csrf, "Setup", "/setup"), cards, note }.into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(field: &str) -> FieldError {
+        FieldError { field: field.into(), code: "invalid".into(), message: format!("{field} is wrong") }
+    }
+
+    #[test]
+    fn the_first_invalid_field_in_page_order_takes_the_focus() {
+        let f = Fields::new(vec![err("email"), err("name")], &["name", "address", "email"]);
+        assert!(f.autofocus("name") && !f.autofocus("email"));
+        assert_eq!(f.get("email"), Some("email is wrong"));
+        let f = Fields::new(vec![err("elsewhere")], &["name"]);
+        assert!(f.autofocus("elsewhere"), "a field the page does not list still gets the focus");
+        assert!(!Fields::default().autofocus(""), "nothing is focused on a fresh form");
+    }
+
+    #[test]
+    fn refusals_keep_their_status_and_put_messages_beside_fields() {
+        let r = Refusal::of(ServiceError::conflict("provider_exists", "Already has one."))
+            .ok()
+            .map(|r| r.beside("user_id"));
+        let r = r.as_ref().map(|r| (r.status, r.errors[0].field.as_str(), r.errors[0].message.as_str()));
+        assert_eq!(r, Some((StatusCode::CONFLICT, "user_id", "Already has one.")));
+        let r = Refusal::of(ServiceError::Validation(vec![err("price_minor")]))
+            .ok()
+            .map(|r| r.rename("price_minor", "price"));
+        assert_eq!(
+            r.map(|r| (r.status, r.errors[0].field.clone())),
+            Some((StatusCode::UNPROCESSABLE_ENTITY, "price".into()))
+        );
+        assert!(Refusal::of(ServiceError::Forbidden).is_err(), "a refusal of permission is the 403 page");
+    }
+
+    #[test]
+    fn an_empty_request_that_is_refused_for_its_fields_means_permitted() {
+        assert!(permitted::<()>(Err(ServiceError::Validation(vec![err("name")]))).is_ok());
+        assert!(permitted::<()>(Err(ServiceError::Forbidden)).is_err());
+        assert!(permitted(Ok(())).is_err(), "an accepted empty request is a bug, never a pass");
+    }
+
+    #[test]
+    fn dates_read_like_a_diary() {
+        let d = |s: &str| s.parse::<Date>().unwrap_or(Date::MIN);
+        assert_eq!(fmt_range(d("2026-03-04"), d("2026-03-04")), "Wed 4 Mar 2026");
+        assert_eq!(fmt_range(d("2026-03-04"), d("2026-03-05")), "Wed 4 Mar – Thu 5 Mar 2026");
+        assert_eq!(fmt_range(d("2026-12-31"), d("2027-01-01")), "Thu 31 Dec 2026 – Fri 1 Jan 2027");
+    }
+}
