@@ -26,6 +26,10 @@
       .catch(function () { return null; });
   }
 
+  // ---- After a refused form, start at the first field that needs attention.
+  var invalid = document.querySelector('main [aria-invalid="true"]');
+  if (invalid) invalid.focus();
+
   // ---- Live patient search: results appear as radio buttons while typing.
   var q = document.querySelector('input[data-live="patients"]');
   var box = document.getElementById("patient-results");
