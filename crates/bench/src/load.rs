@@ -1,0 +1,332 @@
+//! The HTTP phases: logging in, slot-search latency (sequential requests on one
+//! keep-alive connection) and booking throughput (concurrent clients).
+
+use crate::calendar::BookingJob;
+use crate::seed::Seeded;
+use crate::stats::{self, Summary};
+use anyhow::{Context, Result, bail};
+use jiff::civil::Date;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A plain-HTTP client with keep-alive, no proxy and no redirects.
+pub fn http_client() -> Result<reqwest::Client> {
+    // reqwest is built without a default TLS provider; we only speak plain HTTP, but
+    // building a client needs one installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(64)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .context("build the HTTP client")
+}
+
+/// Logs in through the API; returns the bearer token.
+pub async fn login(http: &reqwest::Client, base: &str, email: &str, password: &str) -> Result<String> {
+    let res = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await?;
+    let status = res.status();
+    let body: serde_json::Value = res.json().await?;
+    if status != reqwest::StatusCode::OK {
+        bail!("login answered {status}: {body}");
+    }
+    Ok(body["token"].as_str().context("login answer without a token")?.to_string())
+}
+
+/// One request shape whose latency is measured.
+#[derive(Clone, Debug)]
+pub struct SearchShape {
+    /// Label for the report.
+    pub label: String,
+    /// Paths with query strings to cycle through (one per request, round robin).
+    pub paths: Vec<String>,
+    /// The p95 goal (`None` for a reference measurement).
+    pub goal_p95: Option<Duration>,
+    /// Whether the answer is a JSON array of slots to count.
+    pub counts_slots: bool,
+}
+
+impl SearchShape {
+    /// Every seeded provider searched one at a time (rotating through them), `from..=until`.
+    pub fn per_provider(label: &str, goal_p95: Duration, seeded: &Seeded, from: Date, until: Date) -> SearchShape {
+        let paths = seeded
+            .providers
+            .iter()
+            .map(|p| {
+                format!("/api/v1/slots?service_id={}&provider_id={}&from={from}&until={until}", seeded.service, p.id)
+            })
+            .collect();
+        SearchShape { label: label.into(), paths, goal_p95: Some(goal_p95), counts_slots: true }
+    }
+
+    /// Every provider of one clinic, `from..=until`.
+    pub fn clinic(
+        label: &str,
+        goal_p95: Duration,
+        seeded: &Seeded,
+        clinic: praxis_domain::ClinicId,
+        from: Date,
+        until: Date,
+    ) -> Self {
+        let paths =
+            vec![format!("/api/v1/slots?service_id={}&clinic_id={clinic}&from={from}&until={until}", seeded.service)];
+        SearchShape { label: label.into(), paths, goal_p95: Some(goal_p95), counts_slots: true }
+    }
+
+    /// A reference: the cheapest authenticated API read there is (`GET /api/v1/services/{id}`:
+    /// the session lookup and one row), showing the fixed cost of any API request.
+    pub fn reference(seeded: &Seeded) -> Self {
+        SearchShape {
+            label: "reference: `GET /api/v1/services/{id}`".into(),
+            paths: vec![format!("/api/v1/services/{}", seeded.service)],
+            goal_p95: None,
+            counts_slots: false,
+        }
+    }
+}
+
+/// Latency of one request shape.
+#[derive(Clone, Debug)]
+pub struct SearchResult {
+    /// The shape's label.
+    pub label: String,
+    /// Paths the shape rotated through.
+    pub distinct_paths: usize,
+    /// The p95 goal.
+    pub goal_p95: Option<Duration>,
+    /// Latency from sending the request to having read the whole body.
+    pub latency: Summary,
+    /// Fewest slots in one answer, most, and the mean (when the answers are slot lists).
+    pub slots: Option<(usize, usize, f64)>,
+    /// Mean body size in bytes.
+    pub bytes_mean: f64,
+    /// CPU the server process used per request (from /proc), when readable.
+    pub server_cpu_per_request: Option<Duration>,
+    /// CPU all `postgres` processes used per request (meaningful on PostgreSQL only).
+    pub postgres_cpu_per_request: Option<Duration>,
+}
+
+/// Sends `warmup` untimed and then `n` timed sequential GET requests for `shape`.
+/// Each answer must be 200; slot lists are counted outside the timed part.
+pub async fn search_latency(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    shape: &SearchShape,
+    warmup: usize,
+    n: usize,
+    server_pid: u32,
+) -> Result<SearchResult> {
+    let urls: Vec<String> = shape.paths.iter().map(|p| format!("{base}{p}")).collect();
+    for i in 0..warmup {
+        let (_, body) = get(http, &urls[i % urls.len()], token).await?;
+        drop(body);
+    }
+    let cpu_before = stats::cpu_time(server_pid);
+    let pg_before = stats::postgres_cpu_time();
+    let mut lat = Vec::with_capacity(n);
+    let mut slots = Vec::with_capacity(n);
+    let mut bytes = 0usize;
+    for i in 0..n {
+        let (took, body) = get(http, &urls[i % urls.len()], token).await?;
+        lat.push(took);
+        bytes += body.len();
+        if shape.counts_slots {
+            let list: Vec<serde::de::IgnoredAny> = serde_json::from_slice(&body)
+                .with_context(|| format!("{}: the answer is not a JSON array", shape.label))?;
+            slots.push(list.len());
+        }
+    }
+    let cpu = stats::cpu_between(cpu_before, stats::cpu_time(server_pid));
+    let pg_cpu = stats::cpu_between(pg_before, stats::postgres_cpu_time());
+    let count = n.max(1);
+    let slots = match (slots.iter().min(), slots.iter().max()) {
+        (Some(&lo), Some(&hi)) => Some((lo, hi, slots.iter().sum::<usize>() as f64 / count as f64)),
+        _ => None,
+    };
+    Ok(SearchResult {
+        label: shape.label.clone(),
+        distinct_paths: shape.paths.len(),
+        goal_p95: shape.goal_p95,
+        latency: Summary::of(lat),
+        slots,
+        bytes_mean: bytes as f64 / count as f64,
+        server_cpu_per_request: cpu.map(|c| c / count as u32),
+        postgres_cpu_per_request: pg_cpu.map(|c| c / count as u32),
+    })
+}
+
+/// One timed GET: the time until the whole body has arrived, and the body.
+async fn get(http: &reqwest::Client, url: &str, token: &str) -> Result<(Duration, Vec<u8>)> {
+    let t0 = Instant::now();
+    let res = http.get(url).bearer_auth(token).send().await.with_context(|| format!("GET {url}"))?;
+    let status = res.status();
+    let body = res.bytes().await?;
+    let took = t0.elapsed();
+    if status != reqwest::StatusCode::OK {
+        bail!("GET {url} answered {status}: {}", String::from_utf8_lossy(&body));
+    }
+    Ok((took, body.to_vec()))
+}
+
+/// What the booking phase gave.
+#[derive(Clone, Debug, Default)]
+pub struct BookingResult {
+    /// Concurrent clients.
+    pub clients: usize,
+    /// 201 Created answers.
+    pub created: u64,
+    /// Every other outcome: `"409 urn:praxis:problem:slot_taken"`, `"transport: …"` → count.
+    pub other: BTreeMap<String, u64>,
+    /// From the first request sent to the last answer read.
+    pub elapsed: Duration,
+    /// Latency of every request.
+    pub latency: Summary,
+    /// Clients that ran out of planned slots before the time was up.
+    pub exhausted_clients: usize,
+    /// CPU the server used per created booking, when readable.
+    pub server_cpu_per_booking: Option<Duration>,
+    /// CPU this load generator used per created booking.
+    pub client_cpu_per_booking: Option<Duration>,
+    /// CPU all `postgres` processes used per created booking (PostgreSQL only).
+    pub postgres_cpu_per_booking: Option<Duration>,
+}
+
+impl BookingResult {
+    /// Created bookings per second.
+    pub fn per_second(&self) -> f64 {
+        self.created as f64 / self.elapsed.as_secs_f64().max(1e-9)
+    }
+}
+
+#[derive(Default)]
+struct ClientOutcome {
+    created: u64,
+    other: BTreeMap<String, u64>,
+    latency: Vec<Duration>,
+    exhausted: bool,
+    started: Option<Instant>,
+    finished: Option<Instant>,
+}
+
+/// `plans.len()` clients, each with its own keep-alive connection, book their planned
+/// slots with `POST /api/v1/appointments` one after another until `duration` is up.
+pub async fn booking_throughput(
+    base: &str,
+    token: &str,
+    seeded: &Seeded,
+    plans: Vec<Vec<BookingJob>>,
+    duration: Duration,
+    server_pid: u32,
+) -> Result<BookingResult> {
+    let clients = plans.len();
+    let barrier = Arc::new(tokio::sync::Barrier::new(clients + 1));
+    let url = Arc::new(format!("{base}/api/v1/appointments"));
+    let mut tasks = Vec::with_capacity(clients);
+    for (c, plan) in plans.into_iter().enumerate() {
+        let http = http_client()?;
+        let barrier = barrier.clone();
+        let url = url.clone();
+        let token = token.to_string();
+        let base = base.to_string();
+        let service = seeded.service;
+        let providers = seeded.providers.clone();
+        let patients = seeded.patients.clone();
+        tasks.push(tokio::spawn(async move {
+            // Open this client's connection before the clock starts.
+            let warm = http.get(format!("{base}/healthz")).send().await;
+            let mut out = ClientOutcome::default();
+            barrier.wait().await;
+            let started = Instant::now();
+            let deadline = started + duration;
+            out.started = Some(started);
+            out.exhausted = true;
+            for (i, job) in plan.iter().enumerate() {
+                if Instant::now() >= deadline {
+                    out.exhausted = false;
+                    break;
+                }
+                let p = &providers[job.provider];
+                let body = serde_json::json!({
+                    "service_id": service,
+                    "provider_id": p.id,
+                    "clinic_id": p.clinic,
+                    "start": job.start.to_string(),
+                    "patient_id": patients[(c * 7919 + i) % patients.len()],
+                });
+                let t0 = Instant::now();
+                let res = http.post(url.as_str()).bearer_auth(&token).json(&body).send().await;
+                let outcome = match res {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        let text = r.bytes().await.map(|b| b.to_vec()).unwrap_or_default();
+                        if status == 201 {
+                            None
+                        } else {
+                            let kind = serde_json::from_slice::<serde_json::Value>(&text)
+                                .ok()
+                                .and_then(|v| v["type"].as_str().map(str::to_string))
+                                .unwrap_or_default();
+                            Some(format!("{status} {kind}"))
+                        }
+                    }
+                    Err(e) => Some(format!("transport error: {e}")),
+                };
+                out.latency.push(t0.elapsed());
+                match outcome {
+                    None => out.created += 1,
+                    Some(k) => *out.other.entry(k).or_default() += 1,
+                }
+            }
+            out.finished = Some(Instant::now());
+            if let Err(e) = warm {
+                *out.other.entry(format!("warm-up error: {e}")).or_default() += 1;
+            }
+            out
+        }));
+    }
+    let cpu_before = stats::cpu_time(server_pid);
+    let own_before = stats::own_cpu_time();
+    let pg_before = stats::postgres_cpu_time();
+    barrier.wait().await;
+    let mut result = BookingResult { clients, ..BookingResult::default() };
+    let mut first: Option<Instant> = None;
+    let mut last: Option<Instant> = None;
+    let mut lat = Vec::new();
+    for t in tasks {
+        let o = t.await.context("booking client task")?;
+        result.created += o.created;
+        for (k, v) in o.other {
+            *result.other.entry(k).or_default() += v;
+        }
+        result.exhausted_clients += usize::from(o.exhausted);
+        lat.extend(o.latency);
+        first = match (first, o.started) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        last = match (last, o.finished) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    let server_cpu = stats::cpu_between(cpu_before, stats::cpu_time(server_pid));
+    let own_cpu = stats::cpu_between(own_before, stats::own_cpu_time());
+    let pg_cpu = stats::cpu_between(pg_before, stats::postgres_cpu_time());
+    if let (Some(a), Some(b)) = (first, last) {
+        result.elapsed = b.duration_since(a);
+    }
+    result.latency = Summary::of(lat);
+    let per = |c: Option<Duration>| c.map(|c| c / (result.created.max(1) as u32));
+    result.server_cpu_per_booking = per(server_cpu);
+    result.client_cpu_per_booking = per(own_cpu);
+    result.postgres_cpu_per_booking = per(pg_cpu);
+    Ok(result)
+}
