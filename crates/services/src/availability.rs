@@ -269,7 +269,7 @@ fn exception_view(r: &ExceptionRow) -> AvailabilityExceptionView {
 impl Services {
     /// Checks the actor may edit `provider`'s availability: everyone's (admin, staff) or
     /// their own (provider).
-    async fn require_availability(&self, actor: &Actor, provider: ProviderId) -> ServiceResult<()> {
+    pub async fn require_availability(&self, actor: &Actor, provider: ProviderId) -> ServiceResult<()> {
         match actor.require(Permission::ManageAvailability)? {
             Scope::All => {
                 catalog::provider(self.db(), provider).await?.ok_or(ServiceError::NotFound { what: "Provider" })?;
@@ -296,10 +296,21 @@ impl Services {
         let windows = availability::windows_of(self.db(), provider).await?;
         let today = self.now().to_zoned(jiff::tz::TimeZone::UTC).date().yesterday().unwrap_or(Date::MIN);
         let exceptions = availability::exceptions_of(self.db(), provider, Some(today), None).await?;
+        // Why someone is away (sick leave, a funeral) is for the clinic's people only.
+        let private = !actor.can(Permission::ManageAvailability);
         Ok(ProviderAvailability {
             provider_id: provider,
             windows: windows.iter().map(window_view).collect(),
-            exceptions: exceptions.iter().map(exception_view).collect(),
+            exceptions: exceptions
+                .iter()
+                .map(exception_view)
+                .map(|mut e| {
+                    if private {
+                        e.reason = String::new();
+                    }
+                    e
+                })
+                .collect(),
         })
     }
 

@@ -91,6 +91,25 @@ impl Services {
         }
     }
 
+    /// Whether `actor` may do `p` at all (and how far), before a page offers the form for
+    /// it. The use case itself checks again when the form is sent.
+    pub fn authorize(
+        &self,
+        actor: &Actor,
+        p: praxis_domain::Permission,
+    ) -> ServiceResult<praxis_domain::permissions::Scope> {
+        actor.require(p)
+    }
+
+    /// Like [`Services::authorize`], but only a grant over every record will do (clinic-wide
+    /// actions such as closures).
+    pub fn authorize_all(&self, actor: &Actor, p: praxis_domain::Permission) -> ServiceResult<()> {
+        match actor.require(p)? {
+            praxis_domain::permissions::Scope::All => Ok(()),
+            praxis_domain::permissions::Scope::Own => Err(ServiceError::Forbidden),
+        }
+    }
+
     /// Checks the database answers; `/readyz` uses it.
     pub async fn check_ready(&self) -> ServiceResult<()> {
         self.db().ping().await.map_err(|e| ServiceError::Unavailable(format!("database: {e}")))

@@ -743,3 +743,23 @@ async fn video_appointments_get_an_unguessable_room() {
         assert!(room.chars().all(|c| c.is_ascii_hexdigit()));
     }
 }
+
+#[tokio::test]
+async fn patients_do_not_see_why_a_provider_is_away() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let (_, admin) = app.user_with_token(Role::Admin).await;
+    post(
+        &app,
+        &admin,
+        &format!("/api/v1/providers/{}/availability/exceptions", f.provider.id),
+        json!({"from": "2026-03-10", "kind": "closed", "reason": "Sick leave"}),
+    )
+    .await;
+    let path = format!("/api/v1/providers/{}/availability", f.provider.id);
+    let (_, staff_view) = get(&app, &admin, &path).await;
+    assert_eq!(staff_view["exceptions"][0]["reason"], "Sick leave");
+    let patient = app.api_login(&f.patient_user).await;
+    let (_, patient_view) = get(&app, &patient, &path).await;
+    assert_eq!(patient_view["exceptions"][0]["reason"], "");
+}

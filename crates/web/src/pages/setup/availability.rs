@@ -2,7 +2,7 @@
 //! (leave or changed hours), and a preview of the free times they give over the coming
 //! week for one service — so whoever edits the hours sees at once what patients will see.
 
-use super::{Fields, Opt, Reader, Refusal, done, fmt_date, fmt_range, layout, path_id, permitted};
+use super::{Fields, Opt, Reader, Refusal, done, fmt_date, fmt_range, layout, path_id};
 use crate::csrf::CsrfToken;
 use crate::extract::{PageActor, urlencode};
 use crate::pages::{Layout, PageError, PageResult, zone_label};
@@ -477,7 +477,7 @@ async fn page(
     Query(q): Query<PageQuery>,
 ) -> PageResult {
     let id: ProviderId = path_id(&id, "Provider")?;
-    permitted(st.svc.add_exception(&actor, id, ExceptionInput::default()).await)?;
+    st.svc.require_availability(&actor, id).await?;
     let service = q.service.unwrap_or_default();
     let mut p = render(&st, &actor, &csrf, id, &service, Forms::default()).await?;
     let notice = match q.msg.as_deref() {

@@ -1,7 +1,7 @@
 //! Clinics: the list, the new/edit form (with the time zone chosen from a list) and the
 //! days a clinic is closed.
 
-use super::{Fields, Opt, Reader, Refusal, done, fmt_range, layout, path_id, permitted};
+use super::{Fields, Opt, Reader, Refusal, done, fmt_range, layout, path_id};
 use crate::csrf::CsrfToken;
 use crate::extract::PageActor;
 use crate::pages::{Layout, PageResult, zone_label};
@@ -170,7 +170,7 @@ async fn new(
     Extension(csrf): Extension<CsrfToken>,
     PageActor(actor): PageActor,
 ) -> PageResult {
-    permitted(st.svc.create_clinic(&actor, ClinicInput::default()).await)?;
+    st.svc.authorize(&actor, Permission::ManageCatalog)?;
     let zone = st.svc.settings().display_zone.iana_name().unwrap_or("").to_string();
     let form = ClinicForm { time_zone: zone, active: Some("on".into()), ..ClinicForm::default() };
     Ok(form_page(&actor, &csrf, None, form, Fields::default()).into_response())
@@ -200,7 +200,7 @@ async fn edit(
     Path(id): Path<String>,
 ) -> PageResult {
     let id: ClinicId = path_id(&id, "Clinic")?;
-    permitted(st.svc.update_clinic(&actor, id, ClinicInput::default()).await)?;
+    st.svc.authorize(&actor, Permission::ManageCatalog)?;
     let clinic = st.svc.get_clinic(&actor, id).await?;
     let form = ClinicForm::of(&clinic);
     Ok(form_page(&actor, &csrf, Some(clinic), form, Fields::default()).into_response())
@@ -293,7 +293,7 @@ async fn closures(
     Query(q): Query<MsgQuery>,
 ) -> PageResult {
     let id: ClinicId = path_id(&id, "Clinic")?;
-    permitted(st.svc.add_closure(&actor, id, ClosureInput::default()).await)?;
+    st.svc.authorize_all(&actor, Permission::ManageAvailability)?;
     let mut page = closures_page(&st, &actor, &csrf, id, ClosureForm::default(), Fields::default()).await?;
     page.layout = match q.msg.as_deref() {
         Some("created") => page.layout.notice("ok", "The clinic was added. Add any days it is closed below."),

@@ -137,18 +137,6 @@ impl Refusal {
     }
 }
 
-/// Asks a service whether the actor may make a change, without making one. The request
-/// is deliberately empty: the service checks permission first (403 for those who may
-/// not, 404 for a missing record) and then refuses the missing fields, so nothing is
-/// ever written. Used before showing a form, as the users page asks `list_users`.
-fn permitted<T>(outcome: ServiceResult<T>) -> Result<(), PageError> {
-    match outcome {
-        Err(ServiceError::Validation(_)) => Ok(()),
-        Err(e) => Err(e.into()),
-        Ok(_) => Err(PageError(ServiceError::Internal("an empty request was accepted by a permission check".into()))),
-    }
-}
-
 /// Parses an id from the address; an unparsable one is simply not found.
 fn path_id<T: FromStr>(s: &str, what: &'static str) -> Result<T, PageError> {
     s.parse().map_err(|_| PageError(ServiceError::NotFound { what }))
@@ -361,13 +349,6 @@ mod tests {
             Some((StatusCode::UNPROCESSABLE_ENTITY, "price".into()))
         );
         assert!(Refusal::of(ServiceError::Forbidden).is_err(), "a refusal of permission is the 403 page");
-    }
-
-    #[test]
-    fn an_empty_request_that_is_refused_for_its_fields_means_permitted() {
-        assert!(permitted::<()>(Err(ServiceError::Validation(vec![err("name")]))).is_ok());
-        assert!(permitted::<()>(Err(ServiceError::Forbidden)).is_err());
-        assert!(permitted(Ok(())).is_err(), "an accepted empty request is a bug, never a pass");
     }
 
     #[test]

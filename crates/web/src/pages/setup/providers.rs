@@ -2,7 +2,7 @@
 //! profile form (where they work, their specialties and the services they offer).
 
 use super::money::{format_major, parse_major};
-use super::{Fields, Opt, Reader, Refusal, done, layout, path_id, permitted};
+use super::{Fields, Opt, Reader, Refusal, done, layout, path_id};
 use crate::csrf::CsrfToken;
 use crate::extract::PageActor;
 use crate::pages::{Layout, PageError, PageResult};
@@ -311,7 +311,7 @@ async fn new(
     PageActor(actor): PageActor,
     Query(q): Query<NewQuery>,
 ) -> PageResult {
-    permitted(st.svc.create_provider(&actor, ProviderInput::default()).await)?;
+    st.svc.authorize(&actor, Permission::ManageCatalog)?;
     let form = ProviderForm { user_id: q.user.unwrap_or_default(), ..ProviderForm::fresh() };
     Ok(form_page(&st, &actor, &csrf, None, form, Fields::default()).await?.into_response())
 }
@@ -345,7 +345,7 @@ async fn edit(
     Path(id): Path<String>,
 ) -> PageResult {
     let id: ProviderId = path_id(&id, "Provider")?;
-    permitted(st.svc.create_provider(&actor, ProviderInput::default()).await)?;
+    st.svc.authorize(&actor, Permission::ManageCatalog)?;
     let provider = st.svc.get_provider(&actor, id).await?;
     let form = ProviderForm::of(&provider);
     Ok(form_page(&st, &actor, &csrf, Some(provider), form, Fields::default()).await?.into_response())

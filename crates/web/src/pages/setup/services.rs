@@ -2,7 +2,7 @@
 //! service has. Prices are typed in major units ("120.50") and stored in minor units.
 
 use super::money::{format_major, parse_major};
-use super::{Fields, Opt, Reader, Refusal, done, layout, path_id, permitted};
+use super::{Fields, Opt, Reader, Refusal, done, layout, path_id};
 use crate::csrf::CsrfToken;
 use crate::extract::PageActor;
 use crate::pages::{Layout, PageError, PageResult};
@@ -314,7 +314,7 @@ async fn new(
     Extension(csrf): Extension<CsrfToken>,
     PageActor(actor): PageActor,
 ) -> PageResult {
-    permitted(st.svc.create_service(&actor, ServiceInput::default()).await)?;
+    st.svc.authorize(&actor, Permission::ManageCatalog)?;
     Ok(form_page(&st, &actor, &csrf, None, ServiceForm::default(), Fields::default()).await?.into_response())
 }
 
@@ -341,7 +341,7 @@ async fn edit(
     Path(id): Path<String>,
 ) -> PageResult {
     let id: ServiceId = path_id(&id, "Service")?;
-    permitted(st.svc.update_service(&actor, id, ServiceInput::default()).await)?;
+    st.svc.authorize(&actor, Permission::ManageCatalog)?;
     let service = st.svc.get_service(&actor, id).await?;
     let form = ServiceForm::of(&service);
     Ok(form_page(&st, &actor, &csrf, Some(service), form, Fields::default()).await?.into_response())
