@@ -451,3 +451,96 @@ async fn every_page_for_every_role() {
         }
     }
 }
+
+/// Every scheduling page for every role, with records that belong to the acting provider
+/// and patient where the permission is "own".
+#[tokio::test]
+async fn every_scheduling_page_for_every_role() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    app.create_user(&[Role::Admin]).await;
+    let admin = praxis_services::Actor::system("test");
+    let appointment = |start: &'static str| {
+        let app = &app;
+        let f = &f;
+        let admin = admin.clone();
+        async move {
+            let req = praxis_services::scheduling::BookingRequest {
+                service_id: Some(f.service.id),
+                provider_id: Some(f.provider.id),
+                clinic_id: Some(f.clinic.id),
+                start: Some(start.parse().unwrap()),
+                patient_id: Some(f.patient.id),
+                ..Default::default()
+            };
+            app.svc.book(&admin, req, None).await.unwrap().appointment.id.to_string()
+        }
+    };
+    let appt = appointment("2026-03-03T00:00:00Z").await;
+    let clinic = f.clinic.id.to_string();
+    let service = f.service.id.to_string();
+    let provider = f.provider.id.to_string();
+    let pages: Vec<(String, &[Role])> = vec![
+        ("/dashboard".into(), CLINICAL),
+        ("/calendar".into(), CLINICAL),
+        (format!("/calendar?clinic={clinic}&view=week&provider={provider}&date=2026-03-03"), CLINICAL),
+        ("/appointments/new".into(), CLINICAL),
+        (format!("/appointments/{appt}"), CLINICAL),
+        ("/waitlist".into(), CLINICAL),
+        ("/setup".into(), CLINICAL),
+        ("/setup/clinics/new".into(), ADMIN),
+        (format!("/setup/clinics/{clinic}"), ADMIN),
+        (format!("/setup/clinics/{clinic}/closures"), ADMIN_STAFF),
+        ("/setup/services/new".into(), ADMIN),
+        (format!("/setup/services/{service}"), ADMIN),
+        ("/setup/providers/new".into(), ADMIN),
+        (format!("/setup/providers/{provider}"), ADMIN),
+        (format!("/setup/providers/{provider}/availability"), CLINICAL),
+        ("/book".into(), EVERYONE),
+        (format!("/book/s/{service}"), EVERYONE),
+        (format!("/book/s/{service}/time?clinic={clinic}&provider=any&day=2026-03-04"), EVERYONE),
+        ("/my/appointments".into(), EVERYONE),
+        (format!("/my/appointments/{appt}"), EVERYONE),
+        (format!("/my/appointments/{appt}/cancel"), EVERYONE),
+        (format!("/my/appointments/{appt}/reschedule"), EVERYONE),
+        (format!("/my/appointments/{appt}/calendar.ics"), EVERYONE),
+        ("/my/waitlist".into(), EVERYONE),
+        ("/my/waitlist/join".into(), EVERYONE),
+    ];
+    for who in everyone() {
+        let browser = match who {
+            Who::Anonymous => Browser::anonymous(&app),
+            Who::As(Role::Provider) => app.browser_login(&f.provider_user).await,
+            Who::As(Role::Patient) => app.browser_login(&f.patient_user).await,
+            Who::As(role) => app.browser_login(&app.create_user(&[role]).await).await,
+        };
+        for (path, allowed) in &pages {
+            let res = browser.client.get(app.url(path)).send().await.unwrap();
+            let status = res.status().as_u16();
+            match who {
+                Who::Anonymous => {
+                    assert_eq!(status, 303, "{path} anonymous");
+                    assert!(res.headers()["location"].to_str().unwrap().starts_with("/login"));
+                }
+                Who::As(r) if allowed.contains(&r) => {
+                    assert!(status < 300, "{path} {r:?} → {status}")
+                }
+                Who::As(r) => assert!([403, 404].contains(&status), "{path} {r:?} → {status}"),
+            }
+        }
+    }
+    // Someone else's records are invisible to a patient and to another provider.
+    let (other_user, _) = app.patient_user().await;
+    let other = app.browser_login(&other_user).await;
+    for path in [
+        format!("/my/appointments/{appt}"),
+        format!("/my/appointments/{appt}/calendar.ics"),
+        format!("/book/confirm/{appt}"),
+    ] {
+        assert_eq!(other.get(&path).await.0, 404, "{path}");
+    }
+    let (other_provider_user, _) = app.provider(&[f.clinic.id], &[f.service.id]).await;
+    let other_provider = app.browser_login(&other_provider_user).await;
+    assert_eq!(other_provider.get(&format!("/appointments/{appt}")).await.0, 404);
+    assert_eq!(other_provider.get(&format!("/setup/providers/{provider}/availability")).await.0, 403);
+}
