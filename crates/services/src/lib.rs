@@ -110,6 +110,20 @@ impl Services {
         }
     }
 
+    /// Records a security event that has no logged-in actor (a forged form, a replayed
+    /// token) in the audit log, with where it came from.
+    pub async fn record_security_event(&self, ctx: &RequestContext, action: &str, summary: &str) {
+        let actor = Actor::anonymous("unknown", ctx.clone());
+        let write = async {
+            let mut tx = self.db().begin().await?;
+            tx.audit(self.audit_entry(&actor, action, "request", ctx.request_id.clone(), summary));
+            tx.commit().await
+        };
+        if let Err(e) = write.await {
+            tracing::error!(error = %e, "could not audit a security event");
+        }
+    }
+
     /// Checks the database answers; `/readyz` uses it.
     pub async fn check_ready(&self) -> ServiceResult<()> {
         self.db().ping().await.map_err(|e| ServiceError::Unavailable(format!("database: {e}")))

@@ -90,6 +90,10 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
         let ok = presented.is_some_and(|p| constant_time_eq(p.as_bytes(), expected.as_bytes()));
         if !ok {
             tracing::warn!(path = %req.uri().path(), "CSRF token missing or wrong");
+            let (parts, _) = req.into_parts();
+            let ctx = crate::extract::request_context(&parts, &state);
+            let summary = format!("{} {} refused: CSRF token missing or wrong", parts.method, parts.uri.path());
+            state.svc.record_security_event(&ctx, "security.csrf_rejected", &summary).await;
             if is_api {
                 return axum::response::IntoResponse::into_response(crate::problem::Problem::new(
                     StatusCode::FORBIDDEN,

@@ -105,6 +105,16 @@ async fn forms_without_a_valid_csrf_token_are_refused() {
     // A cookie-authenticated API write needs the header too.
     let res = staff.client.post(app.url("/api/v1/auth/logout")).send().await.unwrap();
     assert_eq!(res.status(), 403);
+    // Every refusal is on the audit record, with where it came from.
+    let rows: Vec<(String, Option<String>)> = app
+        .db
+        .fetch_all(praxis_store::sql(
+            "SELECT summary, client_ip FROM audit_log WHERE action = 'security.csrf_rejected' ORDER BY seq",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(rows[0].0.contains("POST /login") && rows[0].1.as_deref() == Some("127.0.0.1"));
 }
 
 #[tokio::test]

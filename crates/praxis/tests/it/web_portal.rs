@@ -258,6 +258,17 @@ async fn tampered_portal_forms_are_refused_and_nothing_is_written() {
     assert_eq!(res.status(), 403);
     let (after,): (i64,) = app.db.fetch_one(praxis_store::sql("SELECT COUNT(*) FROM appointments")).await.unwrap();
     assert_eq!(before, after);
+    // Each attempt is on the audit record.
+    let refused: Vec<(String,)> = app
+        .db
+        .fetch_all(praxis_store::sql("SELECT summary FROM audit_log WHERE action IN ('appointment.book_refused', 'security.csrf_rejected') ORDER BY seq"))
+        .await
+        .unwrap();
+    let refused: Vec<&str> = refused.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(refused.len(), 3, "{refused:?}");
+    assert!(refused[0].contains("start in_past"), "{refused:?}");
+    assert!(refused[1].contains("service_id not_offered"), "{refused:?}");
+    assert!(refused[2].contains("CSRF"), "{refused:?}");
     let _ = other;
 }
 

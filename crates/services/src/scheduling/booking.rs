@@ -168,6 +168,45 @@ impl Services {
         req: BookingRequest,
         idempotency_key: Option<&str>,
     ) -> ServiceResult<Booked> {
+        let attempt = format!(
+            "service {} provider {} clinic {} start {} patient {}",
+            req.service_id.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
+            req.provider_id.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
+            req.clinic_id.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
+            req.start.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
+            req.patient_id.map(|x| x.to_string()).unwrap_or_else(|| "self".into()),
+        );
+        match self.book_checked(actor, req, idempotency_key).await {
+            // Every refused booking is on record: who tried which time and why it failed.
+            Err(e @ (ServiceError::Validation(_) | ServiceError::Conflict { .. })) => {
+                let why = match &e {
+                    ServiceError::Validation(v) => {
+                        v.iter().map(|f| format!("{} {}", f.field, f.code)).collect::<Vec<_>>().join(", ")
+                    }
+                    ServiceError::Conflict { code, .. } => (*code).to_string(),
+                    _ => String::new(),
+                };
+                Err(self
+                    .denied(
+                        actor,
+                        "appointment.book_refused",
+                        "appointment",
+                        None,
+                        &format!("refused ({why}): {attempt}"),
+                        e,
+                    )
+                    .await)
+            }
+            other => other,
+        }
+    }
+
+    async fn book_checked(
+        &self,
+        actor: &Actor,
+        req: BookingRequest,
+        idempotency_key: Option<&str>,
+    ) -> ServiceResult<Booked> {
         let scope = actor.require(Permission::BookAppointment)?;
         let mut v = Validation::new();
         for (field, missing) in [
