@@ -14,7 +14,7 @@ mod schema;
 mod series_waitlist;
 mod web;
 mod web_calendar;
-mod web_setup;
 mod web_portal;
+mod web_setup;
 
 pub use praxis_testkit::*;
