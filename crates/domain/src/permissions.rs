@@ -179,6 +179,12 @@ pub enum Permission {
     ManagePatients,
     /// Issue the secret calendar-feed address of a provider (own: one's own).
     ManageCalendarFeed,
+    /// See the messages sent to patients and staff (email, SMS) with their status.
+    ViewMessages,
+    /// Send a failed message again or cancel a waiting one.
+    ManageMessages,
+    /// Choose email/SMS and quiet hours for a patient (own: one's own).
+    ManageMessagePreferences,
 }
 
 impl Permission {
@@ -198,6 +204,9 @@ impl Permission {
         Permission::ManageWaitlist,
         Permission::ManagePatients,
         Permission::ManageCalendarFeed,
+        Permission::ViewMessages,
+        Permission::ManageMessages,
+        Permission::ManageMessagePreferences,
     ];
 }
 
@@ -224,6 +233,10 @@ pub fn grant(role: Role, p: Permission) -> Option<Scope> {
         (ManageCalendarFeed, Admin) => Some(All),
         (ManageCalendarFeed, Provider) => Some(Own),
         (ManageCalendarFeed, Staff | Patient) => None,
+        (ViewMessages | ManageMessages, Admin | Staff) => Some(All),
+        (ViewMessages | ManageMessages, Provider | Patient) => None,
+        (ManageMessagePreferences, Admin | Staff | Provider) => Some(All),
+        (ManageMessagePreferences, Patient) => Some(Own),
     }
 }
 

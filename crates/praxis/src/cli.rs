@@ -1,6 +1,6 @@
 //! The command line.
 
-use crate::config::{Global, ServeArgs};
+use crate::config::{Global, ServeArgs, WorkerArgs};
 use crate::{demo, server};
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -29,6 +29,9 @@ pub enum Command {
     Serve(ServeArgs),
     /// Apply database migrations and exit.
     Migrate,
+    /// Run a background job worker (messages) until SIGINT/SIGTERM. Any number may run,
+    /// on several machines, against one PostgreSQL database.
+    Worker(WorkerArgs),
     /// Migrate, seed a demo clinic if the database is empty, print demo logins and serve.
     Demo(ServeArgs),
     /// Manage user accounts.
@@ -114,7 +117,12 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => {
             let svc = server::open(&g, server::public_url(&args)).await?;
-            server::serve(svc, &args).await?;
+            let worker = if args.no_worker { None } else { Some(crate::notify::worker(&g, &svc)?) };
+            server::serve(svc, &args, worker).await?;
+        }
+        Command::Worker(args) => {
+            let svc = server::open(&g, args.public_url.clone()).await?;
+            crate::notify::run_worker(&g, svc).await?;
         }
         Command::Migrate => {
             server::open(&g, None).await?;
@@ -124,7 +132,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let svc = server::open(&g, server::public_url(&args)).await?;
             demo::seed_if_empty(&svc).await?;
             demo::print_logins(&args);
-            server::serve(svc, &args).await?;
+            let worker = if args.no_worker { None } else { Some(crate::notify::worker(&g, &svc)?) };
+            server::serve(svc, &args, worker).await?;
         }
         Command::User(cmd) => {
             let svc = server::open(&g, None).await?;

@@ -35,6 +35,10 @@ pub struct Global {
     /// Default: the machine's zone.
     #[arg(long, global = true, env = "PRAXIS_TIME_ZONE")]
     pub time_zone: Option<String>,
+
+    /// Email and SMS transports, reminder lead times, the job queue's worker settings.
+    #[command(flatten)]
+    pub notify: crate::notify::NotifyArgs,
 }
 
 /// Log output format.
@@ -64,6 +68,18 @@ pub struct ServeArgs {
     /// Trust X-Forwarded-For for client addresses (only behind your own reverse proxy).
     #[arg(long, env = "PRAXIS_TRUST_PROXY", default_value_t = false)]
     pub trust_proxy: bool,
+
+    /// Do not run a job worker inside this server (run `praxis worker` processes instead).
+    #[arg(long, env = "PRAXIS_NO_WORKER", default_value_t = false)]
+    pub no_worker: bool,
+}
+
+/// Settings of `praxis worker`.
+#[derive(Args, Debug, Clone)]
+pub struct WorkerArgs {
+    /// The address people use to reach Praxis (for links in messages).
+    #[arg(long, env = "PRAXIS_PUBLIC_URL")]
+    pub public_url: Option<String>,
 }
 
 impl Global {

@@ -24,12 +24,15 @@ pub async fn open(g: &Global, public_url: Option<String>) -> Result<Services> {
     if let Some(u) = public_url {
         settings.public_base_url = u.trim_end_matches('/').to_string();
     }
+    crate::notify::apply_settings(&g.notify, &mut settings)?;
     Ok(Services::new(db, Arc::new(SystemClock), settings))
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes requests in flight and closes the
 /// database cleanly.
-pub async fn serve(svc: Services, args: &ServeArgs) -> Result<()> {
+/// With `worker`, also runs a job worker in this process (stopped gracefully after the
+/// last request).
+pub async fn serve(svc: Services, args: &ServeArgs, worker: Option<praxis_worker::Worker>) -> Result<()> {
     let started = Instant::now();
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
@@ -41,14 +44,21 @@ pub async fn serve(svc: Services, args: &ServeArgs) -> Result<()> {
     praxis_web::metrics::handle();
     let housekeeping = tokio::spawn(housekeeping(svc.clone()));
     tracing::info!(%addr, ms = started.elapsed().as_millis() as u64, "Praxis is listening on http://{addr}");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = worker.map(|w| tokio::spawn(w.run(stopped)));
     praxis_web::serve(listener, AppState { svc, config }, shutdown_signal()).await.context("server error")?;
     housekeeping.abort();
+    if let Some(w) = worker {
+        tracing::info!("shutting down: letting the job worker finish");
+        let _ = stop.send(true);
+        let _ = w.await;
+    }
     tracing::info!("shutting down: closing the database");
     db.close().await;
     Ok(())
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod availability;
 pub mod catalog;
 pub mod dashboard;
+pub mod notifications;
 pub mod patients;
 pub mod scheduling;
 pub mod users;

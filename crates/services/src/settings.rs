@@ -50,6 +50,14 @@ pub struct Settings {
     pub waitlist_offer_ttl: SignedDuration,
     /// Video rooms are this address followed by an unguessable room name.
     pub video_base_url: String,
+    /// Reminders go out this long before an appointment (default 24 h and 2 h).
+    pub reminder_leads: Vec<SignedDuration>,
+    /// How long a worker's claim on a job lasts before another worker may take it over.
+    pub job_lease: SignedDuration,
+    /// Back-off after a job's first failure; doubles with each further one (with jitter).
+    pub retry_base: SignedDuration,
+    /// The longest back-off between two attempts.
+    pub retry_cap: SignedDuration,
 }
 
 impl Default for Settings {
@@ -64,6 +72,10 @@ impl Default for Settings {
             hold_ttl: SignedDuration::from_mins(10),
             waitlist_offer_ttl: SignedDuration::from_hours(4),
             video_base_url: "https://meet.jit.si/".into(),
+            reminder_leads: crate::notifications::default_reminder_leads(),
+            job_lease: SignedDuration::from_secs(120),
+            retry_base: SignedDuration::from_secs(30),
+            retry_cap: SignedDuration::from_hours(1),
         }
     }
 }

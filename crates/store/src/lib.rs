@@ -16,6 +16,8 @@ pub mod audit;
 pub mod availability;
 pub mod catalog;
 pub mod dashboard;
+pub mod jobs;
+pub mod messages;
 pub mod patients;
 pub mod sessions;
 pub mod throttle;

@@ -13,6 +13,7 @@ use praxis_web::{AppState, WebConfig};
 use std::sync::{Arc, Mutex, Once};
 
 pub mod scheduling;
+pub mod sinks;
 
 /// The environment variable that switches the suite to PostgreSQL.
 pub const PG_ENV: &str = "PRAXIS_TEST_DATABASE_URL";

@@ -7,6 +7,8 @@ mod audit;
 mod auth;
 mod cli;
 mod http;
+mod notifications;
+mod notifications_workers;
 mod permissions;
 mod races;
 mod scheduling_api;

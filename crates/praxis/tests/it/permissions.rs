@@ -17,6 +17,7 @@ const ADMIN: &[Role] = &[Role::Admin];
 const ADMIN_STAFF: &[Role] = &[Role::Admin, Role::Staff];
 const CLINICAL: &[Role] = &[Role::Admin, Role::Staff, Role::Provider];
 const ADMIN_PROVIDER: &[Role] = &[Role::Admin, Role::Provider];
+const PATIENT_ONLY: &[Role] = &[Role::Patient];
 
 /// (method, path as in the OpenAPI document, body, roles allowed). Path parameters are
 /// filled with fresh records that belong to the acting provider or patient where the
@@ -110,6 +111,13 @@ fn api_table() -> Vec<(&'static str, &'static str, serde_json::Value, &'static [
         ("POST", "/api/v1/waitlist", json!({"service_id": "$service", "patient_id": "$patient"}), EVERYONE),
         ("DELETE", "/api/v1/waitlist/{id}", json!(null), EVERYONE),
         ("GET", "/api/v1/waitlist/offers", json!(null), EVERYONE),
+        ("GET", "/api/v1/messages", json!(null), ADMIN_STAFF),
+        ("GET", "/api/v1/messages/{id}", json!(null), ADMIN_STAFF),
+        ("POST", "/api/v1/messages/{id}/retry", json!({}), ADMIN_STAFF),
+        ("POST", "/api/v1/messages/{id}/cancel", json!({}), ADMIN_STAFF),
+        ("GET", "/api/v1/appointments/{id}/messages", json!(null), ADMIN_STAFF),
+        ("GET", "/api/v1/patients/{id}/message-preferences", json!(null), EVERYONE),
+        ("PUT", "/api/v1/patients/{id}/message-preferences", json!({"sms_enabled": true}), EVERYONE),
         ("POST", "/api/v1/waitlist/offers/{id}/accept", json!({}), EVERYONE),
         ("POST", "/api/v1/waitlist/offers/{id}/decline", json!({}), EVERYONE),
         // Last: it ends the session the other rows use.
@@ -319,6 +327,12 @@ impl Targets {
         } else if path.starts_with("/api/v1/appointments/{id}") {
             path = path.replace("{id}", &self.appointment(app).await.to_string());
             path = path.replace("{patient_id}", &self.patient.id.to_string());
+        } else if path.starts_with("/api/v1/messages/{id}") {
+            // A message about a fresh appointment (its confirmation or a reminder).
+            let appt = self.appointment(app).await;
+            let filter = praxis_store::messages::MessageFilter { appointment_id: Some(appt.0), ..Default::default() };
+            let (rows, _) = praxis_store::messages::list(&app.db, &filter, 10, 0).await.unwrap();
+            path = path.replace("{id}", &rows[0].id.to_string());
         } else if path.starts_with("/api/v1/waitlist/offers/{id}") {
             path = path.replace("{id}", &self.offer(app).await.to_string());
         } else if path.starts_with("/api/v1/waitlist/{id}") {
@@ -506,6 +520,10 @@ async fn every_scheduling_page_for_every_role() {
         (format!("/my/appointments/{appt}/calendar.ics"), EVERYONE),
         ("/my/waitlist".into(), EVERYONE),
         ("/my/waitlist/join".into(), EVERYONE),
+        ("/messages".into(), ADMIN_STAFF),
+        ("/messages?status=dead&channel=sms".into(), ADMIN_STAFF),
+        (format!("/messages/preferences/{}", f.patient.id), EVERYONE),
+        ("/my/message-preferences".into(), PATIENT_ONLY),
     ];
     for who in everyone() {
         let browser = match who {

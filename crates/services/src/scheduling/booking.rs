@@ -382,6 +382,15 @@ impl Services {
             Some(row.id.to_string()),
             format!("{} {} for patient {patient} at {}", row.number, row.status, row.starts_at),
         ));
+        // Series send one confirmation for all their appointments (see book_series).
+        if row.status == "confirmed" && row.series_id.is_none() {
+            let appt = crate::notifications::Appt {
+                id: row.id.0,
+                start: row.starts_at,
+                zone: self.clinic_zone_tx(tx, row.clinic_id).await?,
+            };
+            self.notify(tx, crate::notifications::Event::Booked, &[appt], Some(&[patient.0]), row.created_at).await?;
+        }
         Ok(())
     }
 
@@ -416,6 +425,8 @@ impl Services {
             Some(id.to_string()),
             format!("patient {patient} joined {} ({} of {})", session.number, booked.len() + 1, session.capacity),
         ));
+        let appt = crate::notifications::Appt::of_row(&session);
+        self.notify(tx, crate::notifications::Event::Booked, &[appt], Some(&[patient.0]), now).await?;
         Ok(id)
     }
 
@@ -559,6 +570,10 @@ impl Services {
             waitlist::set_offer_status(&mut tx, praxis_domain::WaitlistOfferId(offer.id), "accepted", now).await?;
             waitlist::set_entry_status(&mut tx, praxis_domain::WaitlistEntryId(offer.entry_id), "booked", now).await?;
         }
+        if to == AppointmentStatus::Confirmed {
+            let appt = crate::notifications::Appt::of_row(&row);
+            self.notify(&mut tx, crate::notifications::Event::Booked, &[appt], None, now).await?;
+        }
         tx.audit(self.audit_entry(
             actor,
             &format!("appointment.{}", action.as_str()),
@@ -602,6 +617,7 @@ impl Services {
         self.check_scope(actor, scope, &row, &parts).await?;
         let targets = self.series_targets(&mut tx, &row, req.scope).await?;
         let mut done = Vec::new();
+        let mut cancelled_notices = Vec::new();
         for target in targets {
             let tid = AppointmentId(target.id);
             let status: AppointmentStatus =
@@ -627,6 +643,8 @@ impl Services {
                 let mut c = change(tid, now, actor, "participant_cancelled");
                 c.note = reason.clone();
                 appointments::insert_change(&mut tx, &c).await?;
+                let appt = crate::notifications::Appt::of_row(&target);
+                self.notify(&mut tx, crate::notifications::Event::Cancelled, &[appt], Some(&[me.id.0]), now).await?;
                 tx.audit(self.audit_entry(
                     actor,
                     "appointment.leave",
@@ -639,6 +657,9 @@ impl Services {
             }
             next(status, AppointmentAction::Cancel)
                 .map_err(|e| ServiceError::conflict("illegal_transition", e.to_string()))?;
+            if status != AppointmentStatus::Held {
+                cancelled_notices.push(crate::notifications::Appt::of_row(&target));
+            }
             appointments::cancel(&mut tx, tid, actor.user_id, &reason, late, now).await?;
             let mut c = change(tid, now, actor, "status");
             c.from_status = Some(status.as_str().into());
@@ -667,6 +688,18 @@ impl Services {
         }
         if done.is_empty() {
             return Err(ServiceError::conflict("nothing_to_cancel", "There is nothing left to cancel in this series."));
+        }
+        // One cancellation per patient (listing the other appointments of a series); every
+        // waiting reminder of each cancelled appointment is cancelled in this transaction.
+        if !cancelled_notices.is_empty() {
+            let patients = praxis_store::messages::booked_patients_tx(&mut tx, cancelled_notices[0].id).await?;
+            let patients = if patients.is_empty() {
+                parts.iter().filter(|p| p.status == "booked").map(|p| p.patient_id).collect()
+            } else {
+                patients
+            };
+            self.notify(&mut tx, crate::notifications::Event::Cancelled, &cancelled_notices, Some(&patients), now)
+                .await?;
         }
         tx.commit().await?;
         self.process_releases().await?;
@@ -734,6 +767,8 @@ impl Services {
         let new_local = new_start.to_zoned(ctx.zone.clone()).datetime();
         let day_shift = new_local.date().since(old_local.date()).map(|s| s.get_days()).unwrap_or(0);
         let mut moved = Vec::new();
+        let mut moved_notices = Vec::new();
+        let mut previous_starts = Vec::new();
         let mut conflicts = Vec::new();
         for target in &targets {
             let status: AppointmentStatus =
@@ -794,6 +829,10 @@ impl Services {
                 occupied_until: occ_until,
             };
             appointments::move_to(&mut tx, tid, &m, now).await.map_err(booking_store_error)?;
+            if status == AppointmentStatus::Confirmed {
+                moved_notices.push(crate::notifications::Appt { id: tid.0, start, zone: ctx.zone.clone() });
+                previous_starts.push(target.starts_at.0);
+            }
             let mut c = change(tid, now, actor, "rescheduled");
             c.from_starts_at = Some(target.starts_at);
             c.to_starts_at = Some(DbTime(start));
@@ -828,6 +867,12 @@ impl Services {
         }
         if moved.is_empty() {
             return Err(ServiceError::conflict("nothing_to_move", "There is nothing left to move."));
+        }
+        // Waiting reminders are cancelled and queued again for the new times, in this
+        // transaction, so no reminder for the old time can go out.
+        if !moved_notices.is_empty() {
+            self.notify(&mut tx, crate::notifications::Event::Moved(previous_starts), &moved_notices, None, now)
+                .await?;
         }
         tx.commit().await.map_err(booking_store_error)?;
         self.process_releases().await?;
@@ -939,6 +984,8 @@ impl Services {
         let mut c = change(id, now, actor, "participant_cancelled");
         c.note = format!("patient {patient}");
         appointments::insert_change(&mut tx, &c).await?;
+        let appt = crate::notifications::Appt::of_row(&row);
+        self.notify(&mut tx, crate::notifications::Event::Cancelled, &[appt], Some(&[patient.0]), now).await?;
         tx.audit(self.audit_entry(
             actor,
             "appointment.remove_participant",

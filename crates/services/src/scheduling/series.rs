@@ -253,6 +253,19 @@ impl Services {
                 o.appointment_id = Some(id);
             }
         }
+        if status == AppointmentStatus::Confirmed {
+            let booked: Vec<crate::notifications::Appt> = free
+                .iter()
+                .map(|(index, slot)| {
+                    let id = report.iter().find(|o| o.index == *index).and_then(|o| o.appointment_id);
+                    (id, slot.start)
+                })
+                .filter_map(|(id, start)| {
+                    id.map(|id| crate::notifications::Appt { id: id.0, start, zone: ctx.zone.clone() })
+                })
+                .collect();
+            self.notify(&mut tx, crate::notifications::Event::Booked, &booked, Some(&[patient.0]), now).await?;
+        }
         tx.audit(self.audit_entry(
             actor,
             "series.book",

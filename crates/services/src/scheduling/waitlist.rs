@@ -494,6 +494,9 @@ impl Services {
         let offer = WaitlistOfferId::new();
         waitlist::insert_offer(&mut tx, offer, WaitlistEntryId(entry.id), appt, expires, now).await?;
         waitlist::set_entry_status(&mut tx, WaitlistEntryId(entry.id), "offered", now).await?;
+        let held = crate::notifications::Appt { id: appt.0, start, zone: ctx.zone.clone() };
+        let event = crate::notifications::Event::Offer { offer: offer.0, expires };
+        self.notify(&mut tx, event, &[held], Some(&[entry.patient_id]), now).await?;
         tx.audit(self.audit_entry(
             &system,
             "waitlist.offer",

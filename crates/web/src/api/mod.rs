@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod messages;
 pub mod scheduling;
 pub mod system;
 pub mod users;
@@ -34,6 +35,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "patients", description = "Patient records"),
         (name = "scheduling", description = "Slot search, booking and the appointment workflow"),
         (name = "waitlist", description = "The waiting list and offers of freed times"),
+        (name = "messages", description = "Email and SMS sent to patients: status, retry, cancel, preferences"),
     )
 )]
 struct ApiDoc;
@@ -58,6 +60,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(catalog::router())
         .merge(scheduling::router())
+        .merge(messages::router())
 }
 
 /// The OpenAPI document.

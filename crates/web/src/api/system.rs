@@ -43,7 +43,23 @@ async fn healthz() -> Response {
 /// Readiness: the database answers.
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.svc.check_ready().await {
-        Ok(()) => axum::Json(serde_json::json!({ "status": "ready", "database": "ok" })).into_response(),
+        Ok(()) => {
+            // The queue backlog is reported, not judged: a backlog is the workers' problem,
+            // and taking this instance out of the load balancer would not help it.
+            let queue = match state.svc.queue_stats().await {
+                Ok(q) => serde_json::json!({
+                    "due": q.due,
+                    "waiting": q.waiting,
+                    "running": q.running,
+                    "dead": q.dead,
+                    "oldest_due_age_seconds": q.oldest_due
+                        .map(|t| state.svc.now().duration_since(t).as_secs().max(0))
+                        .unwrap_or(0),
+                }),
+                Err(_) => serde_json::json!(null),
+            };
+            axum::Json(serde_json::json!({ "status": "ready", "database": "ok", "queue": queue })).into_response()
+        }
         Err(e) => {
             tracing::warn!(error = %e, "not ready");
             Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "The database is not answering.").into_response()
@@ -52,7 +68,12 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// Prometheus text exposition.
-async fn metrics() -> Response {
+async fn metrics(State(state): State<AppState>) -> Response {
+    // Queue figures are read from the database at scrape time, so every instance reports
+    // the whole queue whichever worker did the work.
+    if let Err(e) = state.svc.refresh_queue_metrics().await {
+        tracing::warn!(error = %e, "could not read the job queue for metrics");
+    }
     let mut res = crate::metrics::render().into_response();
     res.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"));

@@ -8,6 +8,7 @@ mod calendar;
 mod charts;
 mod dashboard;
 mod home;
+pub(crate) mod messages;
 mod portal;
 mod profile;
 mod setup;
@@ -39,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .merge(setup::router())
         .merge(portal::router())
         .merge(dashboard::router())
+        .merge(messages::router())
 }
 
 /// The one stylesheet: the base plus each area's part, concatenated at compile time.
@@ -117,6 +119,8 @@ const SECTIONS: &[(&str, &str, fn(&Actor) -> bool)] = &[
     ("Waiting list", "/waitlist", |a| !a.roles.is_patient_only() && a.can(Permission::ManageWaitlist)),
     ("Book", "/book", |a| a.roles.has(praxis_domain::Role::Patient)),
     ("My appointments", "/my/appointments", |a| a.roles.has(praxis_domain::Role::Patient)),
+    ("Messages", "/messages", |a| a.can(Permission::ViewMessages)),
+    ("Message settings", "/my/message-preferences", |a| a.roles.is_patient_only()),
     ("Setup", "/setup", |a| a.can(Permission::ManageCatalog) || a.can(Permission::ManageAvailability)),
     ("Users", "/admin/users", |a| a.can(Permission::ManageUsers)),
     ("Audit log", "/admin/audit", |a| a.can(Permission::ViewAuditLog)),

@@ -141,6 +141,8 @@ struct DetailPage {
     slots: Vec<String>,
     back: Back,
     back_href: String,
+    /// The messages sent about this appointment (staff who may see them).
+    messages: Option<Vec<crate::pages::messages::MessageLine>>,
 }
 
 fn action_view(a: AppointmentAction, first: bool) -> Option<ActionView> {
@@ -217,6 +219,7 @@ fn detail_page(
         slots: panel.free_slots.iter().map(|s| slot_time(s, zone)).collect(),
         back,
         back_href,
+        messages: None,
     }
 }
 
@@ -230,7 +233,12 @@ async fn detail(
     let id = parse_id(&id)?;
     let panel = st.svc.appointment_panel(&actor, id, parse_date(&q.day)).await?;
     let back = Back { v: q.v, d: q.d, p: q.p };
-    Ok(detail_page(&actor, &csrf, panel, back, None).into_response())
+    let mut page = detail_page(&actor, &csrf, panel, back, None);
+    if actor.can(praxis_domain::Permission::ViewMessages) {
+        let items = st.svc.appointment_messages(&actor, id).await?;
+        page.messages = Some(crate::pages::messages::lines(&items, &st.svc.settings().display_zone));
+    }
+    Ok(page.into_response())
 }
 
 #[derive(Default, Deserialize)]
