@@ -130,7 +130,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Demo(args) => {
             let svc = server::open(&g, server::public_url(&args)).await?;
-            demo::seed_if_empty(&svc).await?;
+            if demo::seed_if_empty(&svc).await? {
+                // The seeded history must not mail or text its made-up patients.
+                svc.discard_waiting_messages(&Actor::system("demo"), "demo data: not sent").await.map_err(explain)?;
+            }
             demo::print_logins(&args);
             let worker = if args.no_worker { None } else { Some(crate::notify::worker(&g, &svc)?) };
             server::serve(svc, &args, worker).await?;

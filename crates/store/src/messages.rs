@@ -357,3 +357,21 @@ pub async fn clinic_time_zone_tx(tx: &mut Tx, clinic: praxis_domain::ClinicId) -
         tx.fetch_optional(sql("SELECT time_zone FROM clinics WHERE id = $1").bind(clinic)).await?;
     Ok(row.map(|r| r.0))
 }
+
+/// Cancels every message still waiting to be sent (and its job). Returns how many.
+pub async fn cancel_all_waiting(tx: &mut Tx, reason: &str, now: Timestamp) -> StoreResult<u64> {
+    tx.execute(
+        sql("UPDATE messages SET status = 'cancelled', last_error = $1, updated_at = $2 \
+             WHERE job_id IN (SELECT id FROM jobs WHERE status IN ('pending', 'failed') AND kind = 'message')")
+        .bind(reason)
+        .bind(now),
+    )
+    .await?;
+    tx.execute(
+        sql("UPDATE jobs SET status = 'cancelled', last_error = $1, updated_at = $2 \
+             WHERE status IN ('pending', 'failed') AND kind = 'message'")
+        .bind(reason)
+        .bind(now),
+    )
+    .await
+}

@@ -591,6 +591,24 @@ impl Services {
         self.get_message(actor, id).await
     }
 
+    /// Cancels every message still waiting to be sent (the demo clinic's seeded history
+    /// must not mail its made-up patients). Administrators only.
+    pub async fn discard_waiting_messages(&self, actor: &Actor, reason: &str) -> ServiceResult<u64> {
+        self.authorize_all(actor, Permission::ManageMessages)?;
+        let now = self.now();
+        let mut tx = self.db().begin().await?;
+        let n = messages::cancel_all_waiting(&mut tx, reason, now).await?;
+        tx.audit(self.audit_entry(
+            actor,
+            "message.discard",
+            "message",
+            None,
+            format!("{n} waiting message(s) cancelled: {reason}"),
+        ));
+        tx.commit().await?;
+        Ok(n)
+    }
+
     /// Cancels a message that has not been sent (pending, or failed and waiting to retry).
     pub async fn cancel_message(&self, actor: &Actor, id: Uuid) -> ServiceResult<MessageView> {
         self.authorize_all(actor, Permission::ManageMessages)?;
