@@ -9,6 +9,7 @@ pub mod ical;
 pub mod ids;
 pub mod permissions;
 pub mod schedule;
+pub mod search;
 pub mod validation;
 pub mod values;
 

@@ -179,6 +179,13 @@ pub enum Permission {
     ManagePatients,
     /// Issue the secret calendar-feed address of a provider (own: one's own).
     ManageCalendarFeed,
+    /// Read clinical notes, assessments, intake answers and clinical documents (own: a
+    /// provider's own patients — those they see or are assigned to).
+    ReadClinicalRecords,
+    /// Write and sign clinical notes and assessments (own: a provider's own patients).
+    WriteClinicalNotes,
+    /// Export data in bulk (patient lists as CSV).
+    ExportData,
     /// See the messages sent to patients and staff (email, SMS) with their status.
     ViewMessages,
     /// Send a failed message again or cancel a waiting one.
@@ -204,6 +211,9 @@ impl Permission {
         Permission::ManageWaitlist,
         Permission::ManagePatients,
         Permission::ManageCalendarFeed,
+        Permission::ReadClinicalRecords,
+        Permission::WriteClinicalNotes,
+        Permission::ExportData,
         Permission::ViewMessages,
         Permission::ManageMessages,
         Permission::ManageMessagePreferences,
@@ -237,6 +247,12 @@ pub fn grant(role: Role, p: Permission) -> Option<Scope> {
         (ViewMessages | ManageMessages, Provider | Patient) => None,
         (ManageMessagePreferences, Admin | Staff | Provider) => Some(All),
         (ManageMessagePreferences, Patient) => Some(Own),
+        (ReadClinicalRecords, Admin) => Some(All),
+        (ReadClinicalRecords | WriteClinicalNotes, Provider) => Some(Own),
+        (ReadClinicalRecords, Staff | Patient) => None,
+        (WriteClinicalNotes, Admin | Staff | Patient) => None,
+        (ExportData, Admin) => Some(All),
+        (ExportData, _) => None,
     }
 }
 
@@ -278,6 +294,10 @@ mod tests {
         assert_eq!(patient.scope(Permission::RunAppointmentWorkflow), None);
         assert_eq!(Roles::of(&[Role::Provider]).scope(Permission::RunAppointmentWorkflow), Some(Scope::Own));
         assert_eq!(Roles::of(&[Role::Staff]).scope(Permission::ManageCatalog), None);
+        // Staff never read clinical notes; providers only their own patients'.
+        assert_eq!(Roles::of(&[Role::Staff]).scope(Permission::ReadClinicalRecords), None);
+        assert_eq!(Roles::of(&[Role::Provider]).scope(Permission::ReadClinicalRecords), Some(Scope::Own));
+        assert_eq!(Roles::of(&[Role::Admin]).scope(Permission::WriteClinicalNotes), None);
     }
 
     #[test]

@@ -40,6 +40,22 @@ pub enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Manage the keys that seal clinical content.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+/// Key commands.
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Make a new key current (key file; with PRAXIS_ENCRYPTION_KEYS, set the new key
+    /// and PRAXIS_ENCRYPTION_KEY_CURRENT first) and re-seal every value under it, in small
+    /// batches while Praxis keeps running. Old keys stay so nothing becomes unreadable.
+    Rotate {
+        /// Only re-seal values not yet under the current key (no new key).
+        #[arg(long)]
+        reseal_only: bool,
+    },
 }
 
 /// Account commands.
@@ -192,6 +208,30 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     }
                 }
             }
+        }
+        Command::Keys(KeysCommand::Rotate { reseal_only }) => {
+            let svc = server::open(&g, None).await?;
+            if !reseal_only {
+                if g.encryption_keys.is_some() {
+                    println!(
+                        "Keys come from PRAXIS_ENCRYPTION_KEYS; re-sealing under the current key {}.",
+                        svc.keys().current_id()
+                    );
+                } else {
+                    let id = svc.keys().add_current_key().map_err(|e| anyhow::anyhow!("{e}"))?;
+                    println!("New key {id} is current; waiting for running servers to pick it up…");
+                    tokio::time::sleep(praxis_services::crypto::KEY_FILE_CHECK + std::time::Duration::from_secs(1))
+                        .await;
+                }
+            }
+            let report = svc.reseal_all(&Actor::system("cli")).await.map_err(explain)?;
+            for (table, n) in &report.resealed {
+                println!("  {table}: {n} re-sealed");
+            }
+            for (table, n) in &report.already_current {
+                println!("  {table}: {n} already under {}", report.current_key);
+            }
+            println!("Everything is sealed under key {}.", report.current_key);
         }
         Command::Audit(AuditCommand::Verify) => {
             let svc = server::open(&g, None).await?;

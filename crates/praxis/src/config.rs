@@ -39,6 +39,16 @@ pub struct Global {
     /// Email and SMS transports, reminder lead times, the job queue's worker settings.
     #[command(flatten)]
     pub notify: crate::notify::NotifyArgs,
+
+    /// Keys that seal clinical content, `id:base64key,id:base64key` (32-byte keys).
+    /// Required with PostgreSQL (every instance needs the same keys); with SQLite a key
+    /// file `keys.json` in the data directory is created instead. Never printed.
+    #[arg(long, global = true, env = "PRAXIS_ENCRYPTION_KEYS", hide_env_values = true)]
+    pub encryption_keys: Option<SecretString>,
+
+    /// Which of PRAXIS_ENCRYPTION_KEYS seals new values (default: the first).
+    #[arg(long, global = true, env = "PRAXIS_ENCRYPTION_KEY_CURRENT")]
+    pub encryption_key_current: Option<String>,
 }
 
 /// Log output format.
@@ -107,6 +117,24 @@ impl Global {
             Some(url) if !url.expose_secret().trim().is_empty() => "SQLite (custom path)".to_string(),
             _ => format!("SQLite at {}", self.data_dir.join("praxis.db").display()),
         }
+    }
+
+    /// The key ring for clinical content: from the environment if given, else the key
+    /// file in the data directory (SQLite only).
+    pub fn key_ring(&self) -> Result<praxis_services::crypto::KeyRing> {
+        use praxis_services::crypto::KeyRing;
+        if let Some(keys) = &self.encryption_keys {
+            return KeyRing::from_env(keys.expose_secret(), self.encryption_key_current.as_deref())
+                .context("PRAXIS_ENCRYPTION_KEYS");
+        }
+        if self.database_url.as_ref().is_some_and(|u| praxis_store::is_postgres_url(u.expose_secret())) {
+            anyhow::bail!(
+                "with PostgreSQL, give the encryption keys to every instance: set PRAXIS_ENCRYPTION_KEYS=k1:<32 random bytes, base64> (for example from `openssl rand -base64 32`)"
+            );
+        }
+        std::fs::create_dir_all(&self.data_dir)
+            .with_context(|| format!("cannot create the data directory {}", self.data_dir.display()))?;
+        KeyRing::from_file(self.data_dir.join("keys.json")).context("the encryption key file")
     }
 
     /// The display time zone.

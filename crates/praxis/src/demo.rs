@@ -588,6 +588,29 @@ async fn seed_everything(s: &Services, clock: &SeedClock, now: Timestamp) -> Res
                     email: Some(format!("{ascii}{i}@example.net")),
                     phone: Some(format!("+61 4{:02} {:03} {:03}", dice.below(100), dice.below(1000), dice.below(1000))),
                     date_of_birth: Some(dob),
+                    sex: Some(
+                        ["female", "male", "female", "male", "intersex", "unknown"][dice.below(6) as usize].into(),
+                    ),
+                    address: format!(
+                        "{} {} Street, {}",
+                        1 + dice.below(200),
+                        dice.pick(FAMILY),
+                        dice.pick(&["Sydney NSW 2000", "Parramatta NSW 2150", "Bengaluru 560001", "Manly NSW 2095"])
+                    ),
+                    emergency_contact: Some(praxis_services::patients::EmergencyContact {
+                        name: format!("{} {family}", dice.pick(GIVEN)),
+                        phone: format!("+61 4{:02} {:03} {:03}", dice.below(100), dice.below(1000), dice.below(1000)),
+                        relationship: dice.pick(&["Partner", "Parent", "Sibling", "Friend"]).to_string(),
+                    }),
+                    insurance_provider: Some("Medicare".into()),
+                    insurance_number: Some(format!(
+                        "{:04} {:05} {}",
+                        2000 + dice.below(8000),
+                        dice.below(100_000),
+                        1 + dice.below(9)
+                    )),
+                    confirm_duplicate: true,
+                    ..NewPatient::default()
                 },
             )
             .await
@@ -810,8 +833,151 @@ async fn seed_everything(s: &Services, clock: &SeedClock, now: Timestamp) -> Res
         s.run_housekeeping().await.map_err(e("housekeeping"))?;
     }
     tracing::info!(appointments = booked, "demo appointments booked");
+    seed_notes(s, clock, now).await?;
     Ok(())
 }
+
+/// Clinical notes for completed visits, written and signed by the treating provider
+/// shortly after each visit: an initial assessment at a patient's first visit with a
+/// provider, then therapy-session notes (psychology, speech therapy) or progress notes;
+/// a few are still drafts.
+async fn seed_notes(s: &Services, clock: &SeedClock, now: Timestamp) -> Result<()> {
+    use praxis_services::clinical::{AssessmentKind, Attendance, NewNote, NoteContent, NoteKind, Score};
+    let sys = Actor::system("demo");
+    let e = |what: &'static str| move |err: praxis_services::ServiceError| anyhow::anyhow!("seeding {what}: {err}");
+    let providers = s.list_providers(&sys).await.map_err(e("providers"))?;
+    let done = s
+        .list_appointments(
+            &sys,
+            praxis_services::scheduling::AppointmentFilter { statuses: vec!["completed".into()], ..Default::default() },
+            praxis_services::users::PageRequest::new(Some(1), Some(2000)),
+        )
+        .await
+        .map_err(e("appointments"))?;
+    let mut dice = Dice(7);
+    let mut seen = std::collections::HashSet::new();
+    let mut written = 0;
+    for a in &done.items {
+        let Some(provider) = providers.iter().find(|p| p.id == a.provider_id) else { continue };
+        let author = Actor {
+            user_id: Some(provider.user_id),
+            label: provider.email.clone(),
+            name: provider.name.clone(),
+            roles: praxis_domain::Roles::of(&[praxis_domain::Role::Provider]),
+            ..Actor::system("demo")
+        };
+        for p in a.participants.iter().filter(|p| p.status == "booked") {
+            clock.set(
+                a.end.saturating_add(SignedDuration::from_mins(20 + dice.below(90) as i64)).unwrap_or(a.end).min(now),
+            );
+            let first = seen.insert((a.provider_id, p.patient_id));
+            let talking =
+                ["Psychology", "Speech"].iter().any(|w| a.service_name.contains(w) || provider.title.contains(w));
+            let (kind, assessment_kind, content) = if first {
+                let content = NoteContent {
+                    findings: dice.pick(DEMO_FINDINGS).to_string(),
+                    recommendations: dice.pick(DEMO_RECOMMENDATIONS).to_string(),
+                    goals: vec![dice.pick(DEMO_GOALS).to_string(), dice.pick(DEMO_GOALS).to_string()],
+                    scores: vec![Score {
+                        measure: dice
+                            .pick(&["PHQ-9", "GAD-7", "Berg Balance Scale", "Oswestry Disability Index"])
+                            .to_string(),
+                        value: (5 + dice.below(15)).to_string(),
+                        interpretation: dice.pick(&["mild", "moderate", "moderately severe"]).to_string(),
+                    }],
+                    ..Default::default()
+                };
+                (NoteKind::Assessment, Some(AssessmentKind::Initial), content)
+            } else if talking {
+                let content = NoteContent {
+                    objectives: dice.pick(DEMO_OBJECTIVES).to_string(),
+                    activities: dice.pick(DEMO_ACTIVITIES).to_string(),
+                    observations: dice.pick(DEMO_OBSERVATIONS).to_string(),
+                    progress: dice.pick(DEMO_PROGRESS).to_string(),
+                    homework: dice.pick(DEMO_HOMEWORK).to_string(),
+                    plan: dice.pick(DEMO_PLANS).to_string(),
+                    attendance: Some(if dice.below(10) == 0 { Attendance::Partial } else { Attendance::Attended }),
+                    patient_response: dice
+                        .pick(&["Engaged throughout.", "Tired but willing.", "Keen to continue."])
+                        .to_string(),
+                    ..Default::default()
+                };
+                (NoteKind::TherapySession, None, content)
+            } else {
+                let text =
+                    format!("{} {} {}", dice.pick(DEMO_OBSERVATIONS), dice.pick(DEMO_PROGRESS), dice.pick(DEMO_PLANS));
+                (NoteKind::Progress, None, NoteContent { text, ..Default::default() })
+            };
+            let note = NewNote {
+                kind: Some(kind),
+                assessment_kind,
+                appointment_id: Some(a.id),
+                content,
+                next_review_date: first
+                    .then(|| a.start.to_zoned(TimeZone::UTC).date().checked_add(42.days()).ok())
+                    .flatten(),
+            };
+            let n = s.create_note(&author, p.patient_id, note).await.map_err(e("a note"))?;
+            if dice.below(20) != 0 {
+                s.sign_note(&author, n.id).await.map_err(e("signing a note"))?;
+            }
+            written += 1;
+        }
+    }
+    clock.set(now);
+    tracing::info!(notes = written, "demo notes written");
+    Ok(())
+}
+
+const DEMO_FINDINGS: &[&str] = &[
+    "Low mood for three months after a job loss; sleep broken, appetite reduced. No current risk to self.",
+    "Persistent lower back pain after lifting; pain 6/10 on flexion, reduced range of movement.",
+    "Expressive language below age level; good comprehension and eager to communicate.",
+    "Generalised worry most days, muscle tension and poor concentration at work.",
+    "Right knee stiffness after arthroscopy; quadriceps weakness, walks with a slight limp.",
+];
+const DEMO_RECOMMENDATIONS: &[&str] = &[
+    "Weekly sessions for eight weeks, then review.",
+    "Home exercise programme twice daily; review in two weeks.",
+    "Fortnightly therapy with a home practice plan for the family.",
+    "Cognitive behavioural therapy; liaise with GP about a mental health care plan.",
+];
+const DEMO_GOALS: &[&str] = &[
+    "Return to full-time work",
+    "Sleep at least seven hours most nights",
+    "Walk 30 minutes without pain",
+    "Use two-word phrases at home",
+    "Climb stairs without a rail",
+    "Reduce worry to under an hour a day",
+];
+const DEMO_OBJECTIVES: &[&str] = &[
+    "Review the week and practise thought records.",
+    "Build two-word phrases in play.",
+    "Practise graded exposure, step 3.",
+];
+const DEMO_ACTIVITIES: &[&str] = &[
+    "Thought record worksheet; breathing practice.",
+    "Picture cards and shared book reading.",
+    "Role-play of a difficult conversation.",
+];
+const DEMO_OBSERVATIONS: &[&str] = &[
+    "Brighter today; reports two good days.",
+    "Moved more freely; pain 4/10 on flexion.",
+    "Used six new words unprompted.",
+    "Anxious at the start, settled after ten minutes.",
+];
+const DEMO_PROGRESS: &[&str] =
+    &["Steady progress towards goals.", "Slower this week after a cold.", "Goal for the month already met."];
+const DEMO_HOMEWORK: &[&str] = &[
+    "Daily thought record.",
+    "Ten minutes of picture naming each evening.",
+    "Exercises twice daily; walk 20 minutes.",
+];
+const DEMO_PLANS: &[&str] = &[
+    "Continue the current plan next session.",
+    "Introduce the next exposure step.",
+    "Review goals and consider discharge in a month.",
+];
 
 /// The `n`-th next `weekday` on or after `from` (n = 0: the first).
 fn next_weekday(from: Date, weekday: Weekday, n: i64) -> Date {

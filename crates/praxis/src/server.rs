@@ -20,12 +20,14 @@ pub async fn open(g: &Global, public_url: Option<String>) -> Result<Services> {
     opts.max_connections = g.pg_max_connections;
     let db = Db::connect(&opts).await.with_context(|| format!("cannot open the database ({})", g.database_label()))?;
     db.migrate().await.with_context(|| format!("cannot migrate the database ({})", g.database_label()))?;
-    let mut settings = Settings { display_zone: g.zone()?, ..Settings::default() };
+    let mut settings = Settings { display_zone: g.zone()?, keys: Arc::new(g.key_ring()?), ..Settings::default() };
     if let Some(u) = public_url {
         settings.public_base_url = u.trim_end_matches('/').to_string();
     }
     crate::notify::apply_settings(&g.notify, &mut settings)?;
-    Ok(Services::new(db, Arc::new(SystemClock), settings))
+    let svc = Services::new(db, Arc::new(SystemClock), settings);
+    svc.reindex_patients().await.context("indexing patients for search")?;
+    Ok(svc)
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes requests in flight and closes the

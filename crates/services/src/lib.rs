@@ -8,6 +8,7 @@
 
 mod actor;
 mod clock;
+pub mod crypto;
 mod error;
 mod passwords;
 mod settings;
@@ -16,6 +17,7 @@ pub mod audit;
 pub mod auth;
 pub mod availability;
 pub mod catalog;
+pub mod clinical;
 pub mod dashboard;
 pub mod notifications;
 pub mod patients;
@@ -64,6 +66,11 @@ impl Services {
     /// The settings in force.
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// The key ring that seals clinical content.
+    pub fn keys(&self) -> &crypto::KeyRing {
+        &self.inner.settings.keys
     }
 
     fn passwords(&self) -> &passwords::Passwords {

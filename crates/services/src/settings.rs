@@ -50,6 +50,9 @@ pub struct Settings {
     pub waitlist_offer_ttl: SignedDuration,
     /// Video rooms are this address followed by an unguessable room name.
     pub video_base_url: String,
+    /// The keys that seal clinical content (a file in the data directory, or the
+    /// environment; tests use a key of their own).
+    pub keys: std::sync::Arc<crate::crypto::KeyRing>,
     /// Reminders go out this long before an appointment (default 24 h and 2 h).
     pub reminder_leads: Vec<SignedDuration>,
     /// How long a worker's claim on a job lasts before another worker may take it over.
@@ -72,6 +75,7 @@ impl Default for Settings {
             hold_ttl: SignedDuration::from_mins(10),
             waitlist_offer_ttl: SignedDuration::from_hours(4),
             video_base_url: "https://meet.jit.si/".into(),
+            keys: std::sync::Arc::new(crate::crypto::KeyRing::ephemeral()),
             reminder_leads: crate::notifications::default_reminder_leads(),
             job_lease: SignedDuration::from_secs(120),
             retry_base: SignedDuration::from_secs(30),

@@ -213,7 +213,8 @@ impl Services {
                 family_name,
                 email: Some(row.email.clone()),
                 phone: row.phone.clone(),
-                date_of_birth: None,
+                confirm_duplicate: true,
+                ..crate::patients::NewPatient::default()
             };
             self.insert_patient(&mut tx, &record, Some(UserId(row.id))).await?;
         }

@@ -206,6 +206,9 @@ pub struct AppointmentFilter {
     pub provider_id: Option<ProviderId>,
     /// With this patient among the booked participants.
     pub patient_id: Option<PatientId>,
+    /// With a booked participant this account may act for: their own patient record
+    /// or a child they are a guardian of.
+    pub patients_of_user: Option<UserId>,
     /// In one of these statuses.
     pub statuses: Vec<String>,
     /// In this series.
@@ -236,6 +239,18 @@ pub async fn list(db: &Db, f: &AppointmentFilter, limit: i64, offset: i64) -> St
                 )
             },
             pt,
+        );
+    }
+    if let Some(u) = f.patients_of_user {
+        w.and(
+            |p| {
+                format!(
+                    "EXISTS (SELECT 1 FROM appointment_participants ap JOIN patients pt ON pt.id = ap.patient_id \
+                     WHERE ap.appointment_id = a.id AND (pt.user_id = {p} OR pt.id IN \
+                     (SELECT g.patient_id FROM patient_guardians g WHERE g.user_id = {p})))"
+                )
+            },
+            u,
         );
     }
     if let Some(s) = f.series_id {

@@ -15,6 +15,7 @@ pub mod appointments;
 pub mod audit;
 pub mod availability;
 pub mod catalog;
+pub mod clinical;
 pub mod dashboard;
 pub mod jobs;
 pub mod messages;

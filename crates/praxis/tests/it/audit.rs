@@ -10,6 +10,7 @@ fn verify_cli(app: &TestApp) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_praxis"))
         .args(["audit", "verify"])
         .env("PRAXIS_DATABASE_URL", &app.test_db.url)
+        .env("PRAXIS_ENCRYPTION_KEYS", "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=")
         .env("PRAXIS_LOG", "error")
         .output()
         .unwrap();

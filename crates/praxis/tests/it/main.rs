@@ -6,16 +6,20 @@
 mod audit;
 mod auth;
 mod cli;
+mod clinical;
 mod http;
 mod notifications;
 mod notifications_workers;
+mod patients;
 mod permissions;
+mod privacy;
 mod races;
 mod scheduling_api;
 mod schema;
 mod series_waitlist;
 mod web;
 mod web_calendar;
+mod web_patients;
 mod web_portal;
 mod web_setup;
 

@@ -18,6 +18,7 @@ const ADMIN_STAFF: &[Role] = &[Role::Admin, Role::Staff];
 const CLINICAL: &[Role] = &[Role::Admin, Role::Staff, Role::Provider];
 const ADMIN_PROVIDER: &[Role] = &[Role::Admin, Role::Provider];
 const PATIENT_ONLY: &[Role] = &[Role::Patient];
+const PROVIDER_ONLY: &[Role] = &[Role::Provider];
 
 /// (method, path as in the OpenAPI document, body, roles allowed). Path parameters are
 /// filled with fresh records that belong to the acting provider or patient where the
@@ -79,7 +80,39 @@ fn api_table() -> Vec<(&'static str, &'static str, serde_json::Value, &'static [
         ),
         ("GET", "/api/v1/patients", json!(null), CLINICAL),
         ("POST", "/api/v1/patients", json!({"given_name": "New", "family_name": "Patient"}), CLINICAL),
+        ("GET", "/api/v1/patients/export.csv", json!(null), ADMIN),
         ("GET", "/api/v1/patients/{id}", json!(null), EVERYONE),
+        ("POST", "/api/v1/patients/{id}/archive", json!({}), ADMIN_STAFF),
+        ("POST", "/api/v1/patients/{id}/restore", json!({}), ADMIN_STAFF),
+        ("GET", "/api/v1/patients/{id}/guardians", json!(null), EVERYONE),
+        (
+            "POST",
+            "/api/v1/patients/{id}/guardians",
+            json!({"user_id": "$guardian_user", "relationship": "Mother"}),
+            CLINICAL,
+        ),
+        ("DELETE", "/api/v1/patients/{id}/guardians/{user_id}", json!(null), CLINICAL),
+        ("GET", "/api/v1/patients/{id}/consents", json!(null), EVERYONE),
+        ("POST", "/api/v1/patients/{id}/consents", json!({"kind": "treatment"}), CLINICAL),
+        ("POST", "/api/v1/patients/{id}/consents/{consent_id}/withdraw", json!({}), EVERYONE),
+        // The acting provider joins the patient's care team here, so treats them below.
+        ("POST", "/api/v1/patients/{id}/care-team", json!({"provider_id": "$provider"}), ADMIN_STAFF),
+        ("GET", "/api/v1/patients/{id}/notes", json!(null), ADMIN_PROVIDER),
+        (
+            "POST",
+            "/api/v1/patients/{id}/notes",
+            json!({"kind": "progress", "content": {"text": "Seen"}}),
+            PROVIDER_ONLY,
+        ),
+        ("GET", "/api/v1/notes/{id}", json!(null), ADMIN_PROVIDER),
+        ("PUT", "/api/v1/notes/{id}", json!({"content": {"text": "Edited"}}), PROVIDER_ONLY),
+        ("POST", "/api/v1/notes/{id}/sign", json!({}), PROVIDER_ONLY),
+        (
+            "POST",
+            "/api/v1/notes/{id}/amendments",
+            json!({"reason": "Correction", "text": "Dose was 5 mg"}),
+            PROVIDER_ONLY,
+        ),
         ("GET", "/api/v1/slots", json!(null), EVERYONE),
         ("GET", "/api/v1/slots/first-available", json!(null), EVERYONE),
         ("GET", "/api/v1/slots/days", json!(null), EVERYONE),
@@ -120,6 +153,8 @@ fn api_table() -> Vec<(&'static str, &'static str, serde_json::Value, &'static [
         ("PUT", "/api/v1/patients/{id}/message-preferences", json!({"sms_enabled": true}), EVERYONE),
         ("POST", "/api/v1/waitlist/offers/{id}/accept", json!({}), EVERYONE),
         ("POST", "/api/v1/waitlist/offers/{id}/decline", json!({}), EVERYONE),
+        // Late: it replaces the patient's details (their email, which messages go to).
+        ("PUT", "/api/v1/patients/{id}", json!({"given_name": "Changed", "family_name": "Name"}), EVERYONE),
         // Last: it ends the session the other rows use.
         ("POST", "/api/v1/auth/logout", json!({}), EVERYONE),
     ]
@@ -324,6 +359,47 @@ impl Targets {
             path = path.replace("{id}", &self.service.id.to_string());
         } else if path.starts_with("/api/v1/patients/{id}") {
             path = path.replace("{id}", &self.patient.id.to_string());
+            if path.contains("{user_id}") {
+                let g = app.create_user(&[Role::Patient]).await;
+                app.svc.add_guardian(&sys, self.patient.id, g.id, "Father").await.unwrap();
+                path = path.replace("{user_id}", &g.id.to_string());
+            }
+            if path.contains("{consent_id}") {
+                let c = app
+                    .svc
+                    .add_consent(
+                        &sys,
+                        self.patient.id,
+                        praxis_services::patients::ConsentInput { kind: "sms_reminders".into(), ..Default::default() },
+                    )
+                    .await
+                    .unwrap();
+                path = path.replace("{consent_id}", &c.id.to_string());
+            }
+        } else if path.starts_with("/api/v1/notes/{id}") {
+            // A note by the acting provider about the patient: signed when it is to be
+            // amended, a draft otherwise.
+            let author = praxis_services::Actor {
+                user_id: Some(self.provider.user_id),
+                roles: praxis_domain::Roles::of(&[Role::Provider]),
+                ..sys.clone()
+            };
+            let note = app
+                .svc
+                .create_note(
+                    &author,
+                    self.patient.id,
+                    praxis_services::clinical::NewNote {
+                        content: praxis_services::clinical::NoteContent { text: "Seen".into(), ..Default::default() },
+                        ..Default::default()
+                    },
+                )
+                .await
+                .unwrap();
+            if path.ends_with("/amendments") || path == "/api/v1/notes/{id}" {
+                app.svc.sign_note(&author, note.id).await.unwrap();
+            }
+            path = path.replace("{id}", &note.id.to_string());
         } else if path.starts_with("/api/v1/appointments/{id}") {
             path = path.replace("{id}", &self.appointment(app).await.to_string());
             path = path.replace("{patient_id}", &self.patient.id.to_string());
@@ -352,6 +428,9 @@ impl Targets {
         }
         if path == "/api/v1/slots" || path == "/api/v1/slots/days" || path == "/api/v1/slots/first-available" {
             path = format!("{path}?service_id={}", self.service.id);
+        }
+        if body.contains("$guardian_user") {
+            body = body.replace("$guardian_user", &app.create_user(&[Role::Patient]).await.id.to_string());
         }
         if body.contains("$provider_user") {
             body = body.replace("$provider_user", &app.create_user(&[Role::Provider]).await.id.to_string());

@@ -141,9 +141,12 @@ impl Services {
                 Ok(id)
             }
             Scope::Own => {
-                let me = self.my_patient(actor).await?.ok_or(ServiceError::Forbidden)?;
+                let mine = self.patients_i_act_for(actor).await?;
+                let me = self.my_patient(actor).await?.map(|p| p.id);
                 match requested {
-                    Some(other) if other != me.id => Err(self
+                    // A guardian books for a child they act for.
+                    Some(other) if mine.contains(&other) => Ok(other),
+                    Some(other) => Err(self
                         .denied(
                             actor,
                             "appointment.book_denied",
@@ -153,7 +156,7 @@ impl Services {
                             ServiceError::Forbidden,
                         )
                         .await),
-                    _ => Ok(me.id),
+                    None => me.ok_or(ServiceError::Forbidden),
                 }
             }
         }
@@ -485,11 +488,14 @@ impl Services {
                 }
                 filter.provider_id = Some(ProviderId(p));
             } else {
-                let me = self.my_patient(actor).await?.ok_or(ServiceError::Forbidden)?;
-                if filter.patient_id.is_some_and(|f| f != me.id) {
+                let mine = self.patients_i_act_for(actor).await?;
+                if mine.is_empty() {
                     return Err(ServiceError::Forbidden);
                 }
-                filter.patient_id = Some(me.id);
+                if filter.patient_id.is_some_and(|f| !mine.contains(&f)) {
+                    return Err(ServiceError::Forbidden);
+                }
+                filter.patients_of_user = actor.user_id;
             }
         }
         let (rows, total) = appointments::list(self.db(), &filter, page.per_page, page.offset()).await?;
@@ -563,6 +569,11 @@ impl Services {
                 now,
             )
             .await?;
+        }
+        if to == AppointmentStatus::Completed {
+            for p in appointments::participants_tx(&mut tx, id).await?.iter().filter(|p| p.status == "booked") {
+                patients::set_last_visit(&mut tx, PatientId(p.patient_id), row.starts_at.0).await?;
+            }
         }
         if let Some(offer) = waitlist::pending_offer_for_appointment(&mut tx, id).await?
             && matches!(to, AppointmentStatus::Confirmed | AppointmentStatus::Requested)

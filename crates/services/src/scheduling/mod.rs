@@ -401,8 +401,19 @@ impl Services {
         if appt.provider_user_id == me.0 && actor.roles.has(praxis_domain::Role::Provider) {
             return Ok(true);
         }
-        Ok(actor.roles.has(praxis_domain::Role::Patient)
-            && participants.iter().any(|p| p.user_id == Some(me.0) && p.status == "booked"))
+        if !actor.roles.has(praxis_domain::Role::Patient) {
+            return Ok(false);
+        }
+        if participants.iter().any(|p| p.user_id == Some(me.0) && p.status == "booked") {
+            return Ok(true);
+        }
+        // A guardian acts for the children they are linked to.
+        let booked: Vec<_> = participants.iter().filter(|p| p.status == "booked").collect();
+        if booked.is_empty() {
+            return Ok(false);
+        }
+        let mine = self.patients_i_act_for(actor).await?;
+        Ok(booked.iter().any(|p| mine.contains(&praxis_domain::PatientId(p.patient_id))))
     }
 
     /// Checks `scope` against an appointment: `All` passes; `Own` needs ownership. A

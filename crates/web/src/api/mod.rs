@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod messages;
+pub mod patients;
 pub mod scheduling;
 pub mod system;
 pub mod users;
@@ -33,6 +34,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "catalog", description = "Clinics, specialties, providers and services"),
         (name = "availability", description = "Weekly availability, exceptions and closures"),
         (name = "patients", description = "Patient records"),
+        (name = "clinical", description = "Clinical notes and assessments (providers treating the patient)"),
         (name = "scheduling", description = "Slot search, booking and the appointment workflow"),
         (name = "waitlist", description = "The waiting list and offers of freed times"),
         (name = "messages", description = "Email and SMS sent to patients: status, retry, cancel, preferences"),
@@ -60,6 +62,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(catalog::router())
         .merge(scheduling::router())
+        .merge(patients::router())
         .merge(messages::router())
 }
 

@@ -13,7 +13,6 @@ use praxis_domain::{
     AppointmentAction, AppointmentId, ClinicId, PatientId, ProviderId, SeriesId, ServiceId, WaitlistEntryId,
     WaitlistOfferId,
 };
-use praxis_services::patients::{NewPatient, Patient};
 use praxis_services::scheduling::{
     Appointment, AppointmentChange, BookingRequest, CancelRequest, RescheduleRequest, SeriesMode, SeriesReport,
     SeriesRequest, SlotQuery, SlotView, WaitlistEntry, WaitlistInput, WaitlistOffer,
@@ -25,8 +24,6 @@ use utoipa_axum::routes;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(search_patients, create_patient))
-        .routes(routes!(get_patient))
         .routes(routes!(search_slots))
         .routes(routes!(first_available))
         .routes(routes!(slot_days))
@@ -70,51 +67,6 @@ impl<T> From<praxis_services::users::Page<T>> for PageOf<T> {
     fn from(p: praxis_services::users::Page<T>) -> Self {
         PageOf { items: p.items, total: p.total, page: p.page, per_page: p.per_page }
     }
-}
-
-/// Patient search.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-struct PatientQuery {
-    /// Part of a name, email or phone number.
-    q: Option<String>,
-    /// Page from 1.
-    page: Option<i64>,
-    /// Page size (default 50).
-    per_page: Option<i64>,
-}
-
-/// Find patients (staff, providers, administrators).
-#[utoipa::path(get, path = "/api/v1/patients", tag = "patients", security(("bearer" = [])), params(PatientQuery),
-    responses((status = 200, body = PageOf<Patient>), (status = 403, body = Problem, content_type = PJ)))]
-async fn search_patients(
-    State(st): State<AppState>,
-    ApiActor(a): ApiActor,
-    ApiQuery(q): ApiQuery<PatientQuery>,
-) -> ApiResult<Json<PageOf<Patient>>> {
-    Ok(Json(st.svc.search_patients(&a, q.q.as_deref(), PageRequest::new(q.page, q.per_page)).await?.into()))
-}
-
-/// Register a patient (staff, providers, administrators).
-#[utoipa::path(post, path = "/api/v1/patients", tag = "patients", security(("bearer" = [])), request_body = NewPatient,
-    responses((status = 201, body = Patient), (status = 403, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ)))]
-async fn create_patient(
-    State(st): State<AppState>,
-    ApiActor(a): ApiActor,
-    ApiJson(b): ApiJson<NewPatient>,
-) -> ApiResult<(StatusCode, Json<Patient>)> {
-    Ok((StatusCode::CREATED, Json(st.svc.create_patient(&a, b).await?)))
-}
-
-/// One patient (patients: only themselves).
-#[utoipa::path(get, path = "/api/v1/patients/{id}", tag = "patients", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Patient), (status = 404, body = Problem, content_type = PJ)))]
-async fn get_patient(
-    State(st): State<AppState>,
-    ApiActor(a): ApiActor,
-    ApiPath(id): ApiPath<PatientId>,
-) -> ApiResult<Json<Patient>> {
-    Ok(Json(st.svc.get_patient(&a, id).await?))
 }
 
 /// Free times for a service over a date range (at most 90 days), by provider and/or
@@ -213,6 +165,7 @@ async fn list_appointments(
         patient_id: q.patient_id,
         statuses,
         series_id: q.series_id,
+        patients_of_user: None,
     };
     Ok(Json(st.svc.list_appointments(&a, filter, PageRequest::new(q.page, q.per_page)).await?.into()))
 }

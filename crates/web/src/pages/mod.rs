@@ -9,6 +9,7 @@ mod charts;
 mod dashboard;
 mod home;
 pub(crate) mod messages;
+pub(crate) mod patients;
 mod portal;
 mod profile;
 mod setup;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(portal::router())
         .merge(dashboard::router())
         .merge(messages::router())
+        .merge(patients::router())
 }
 
 /// The one stylesheet: the base plus each area's part, concatenated at compile time.
@@ -49,6 +51,7 @@ const STYLESHEET: &str = concat!(
     include_str!("../../static/calendar.css"),
     include_str!("../../static/setup.css"),
     include_str!("../../static/portal.css"),
+    include_str!("../../static/patients.css"),
 );
 
 async fn stylesheet() -> Response {
@@ -116,6 +119,7 @@ const SECTIONS: &[(&str, &str, fn(&Actor) -> bool)] = &[
     ("Home", "/", |_| true),
     ("Dashboard", "/dashboard", |a| !a.roles.is_patient_only()),
     ("Calendar", "/calendar", |a| a.can(Permission::RunAppointmentWorkflow)),
+    ("Patients", "/patients", |a| !a.roles.is_patient_only() && a.can(Permission::ManagePatients)),
     ("Waiting list", "/waitlist", |a| !a.roles.is_patient_only() && a.can(Permission::ManageWaitlist)),
     ("Book", "/book", |a| a.roles.has(praxis_domain::Role::Patient)),
     ("My appointments", "/my/appointments", |a| a.roles.has(praxis_domain::Role::Patient)),
