@@ -2,8 +2,9 @@
 //! keep-alive connection) and booking throughput (concurrent clients).
 
 use crate::calendar::BookingJob;
+use crate::probe::Probe;
 use crate::seed::Seeded;
-use crate::stats::{self, Summary};
+use crate::stats::Summary;
 use anyhow::{Context, Result, bail};
 use jiff::civil::Date;
 use std::collections::BTreeMap;
@@ -109,8 +110,10 @@ pub struct SearchResult {
     pub bytes_mean: f64,
     /// CPU the server process used per request (from /proc), when readable.
     pub server_cpu_per_request: Option<Duration>,
-    /// CPU all `postgres` processes used per request (meaningful on PostgreSQL only).
+    /// CPU the PostgreSQL backends of the benchmark database used per request.
     pub postgres_cpu_per_request: Option<Duration>,
+    /// Share of the machine other processes used meanwhile.
+    pub other_load: Option<f64>,
 }
 
 /// Sends `warmup` untimed and then `n` timed sequential GET requests for `shape`.
@@ -122,15 +125,14 @@ pub async fn search_latency(
     shape: &SearchShape,
     warmup: usize,
     n: usize,
-    server_pid: u32,
+    probe: &Probe,
 ) -> Result<SearchResult> {
     let urls: Vec<String> = shape.paths.iter().map(|p| format!("{base}{p}")).collect();
     for i in 0..warmup {
         let (_, body) = get(http, &urls[i % urls.len()], token).await?;
         drop(body);
     }
-    let cpu_before = stats::cpu_time(server_pid);
-    let pg_before = stats::postgres_cpu_time();
+    let before = probe.snapshot().await;
     let mut lat = Vec::with_capacity(n);
     let mut slots = Vec::with_capacity(n);
     let mut bytes = 0usize;
@@ -144,8 +146,7 @@ pub async fn search_latency(
             slots.push(list.len());
         }
     }
-    let cpu = stats::cpu_between(cpu_before, stats::cpu_time(server_pid));
-    let pg_cpu = stats::cpu_between(pg_before, stats::postgres_cpu_time());
+    let usage = probe.usage_since(&before).await;
     let count = n.max(1);
     let slots = match (slots.iter().min(), slots.iter().max()) {
         (Some(&lo), Some(&hi)) => Some((lo, hi, slots.iter().sum::<usize>() as f64 / count as f64)),
@@ -158,8 +159,9 @@ pub async fn search_latency(
         latency: Summary::of(lat),
         slots,
         bytes_mean: bytes as f64 / count as f64,
-        server_cpu_per_request: cpu.map(|c| c / count as u32),
-        postgres_cpu_per_request: pg_cpu.map(|c| c / count as u32),
+        server_cpu_per_request: usage.server.map(|c| c / count as u32),
+        postgres_cpu_per_request: usage.postgres.map(|c| c / count as u32),
+        other_load: usage.other_share,
     })
 }
 
@@ -195,8 +197,13 @@ pub struct BookingResult {
     pub server_cpu_per_booking: Option<Duration>,
     /// CPU this load generator used per created booking.
     pub client_cpu_per_booking: Option<Duration>,
-    /// CPU all `postgres` processes used per created booking (PostgreSQL only).
+    /// CPU the PostgreSQL backends of the benchmark database used per created booking.
     pub postgres_cpu_per_booking: Option<Duration>,
+    /// Created bookings in each whole second of the phase (a falling series means each
+    /// booking gets dearer as the table grows).
+    pub per_second: Vec<u64>,
+    /// Share of the machine other processes used meanwhile.
+    pub other_load: Option<f64>,
 }
 
 impl BookingResult {
@@ -211,6 +218,7 @@ struct ClientOutcome {
     created: u64,
     other: BTreeMap<String, u64>,
     latency: Vec<Duration>,
+    created_at: Vec<Instant>,
     exhausted: bool,
     started: Option<Instant>,
     finished: Option<Instant>,
@@ -224,7 +232,7 @@ pub async fn booking_throughput(
     seeded: &Seeded,
     plans: Vec<Vec<BookingJob>>,
     duration: Duration,
-    server_pid: u32,
+    probe: &Probe,
 ) -> Result<BookingResult> {
     let clients = plans.len();
     let barrier = Arc::new(tokio::sync::Barrier::new(clients + 1));
@@ -279,9 +287,13 @@ pub async fn booking_throughput(
                     }
                     Err(e) => Some(format!("transport error: {e}")),
                 };
-                out.latency.push(t0.elapsed());
+                let done = Instant::now();
+                out.latency.push(done.duration_since(t0));
                 match outcome {
-                    None => out.created += 1,
+                    None => {
+                        out.created += 1;
+                        out.created_at.push(done);
+                    }
                     Some(k) => *out.other.entry(k).or_default() += 1,
                 }
             }
@@ -292,14 +304,13 @@ pub async fn booking_throughput(
             out
         }));
     }
-    let cpu_before = stats::cpu_time(server_pid);
-    let own_before = stats::own_cpu_time();
-    let pg_before = stats::postgres_cpu_time();
+    let before = probe.snapshot().await;
     barrier.wait().await;
     let mut result = BookingResult { clients, ..BookingResult::default() };
     let mut first: Option<Instant> = None;
     let mut last: Option<Instant> = None;
     let mut lat = Vec::new();
+    let mut created_at = Vec::new();
     for t in tasks {
         let o = t.await.context("booking client task")?;
         result.created += o.created;
@@ -308,6 +319,7 @@ pub async fn booking_throughput(
         }
         result.exhausted_clients += usize::from(o.exhausted);
         lat.extend(o.latency);
+        created_at.extend(o.created_at);
         first = match (first, o.started) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -317,16 +329,23 @@ pub async fn booking_throughput(
             (a, b) => a.or(b),
         };
     }
-    let server_cpu = stats::cpu_between(cpu_before, stats::cpu_time(server_pid));
-    let own_cpu = stats::cpu_between(own_before, stats::own_cpu_time());
-    let pg_cpu = stats::cpu_between(pg_before, stats::postgres_cpu_time());
+    let usage = probe.usage_since(&before).await;
+    result.other_load = usage.other_share;
     if let (Some(a), Some(b)) = (first, last) {
         result.elapsed = b.duration_since(a);
+        let seconds = duration.as_secs() as usize;
+        result.per_second = vec![0; seconds.max(1)];
+        for t in created_at {
+            let i = t.duration_since(a).as_secs() as usize;
+            if let Some(n) = result.per_second.get_mut(i) {
+                *n += 1;
+            }
+        }
     }
     result.latency = Summary::of(lat);
     let per = |c: Option<Duration>| c.map(|c| c / (result.created.max(1) as u32));
-    result.server_cpu_per_booking = per(server_cpu);
-    result.client_cpu_per_booking = per(own_cpu);
-    result.postgres_cpu_per_booking = per(pg_cpu);
+    result.server_cpu_per_booking = per(usage.server);
+    result.client_cpu_per_booking = per(usage.own);
+    result.postgres_cpu_per_booking = per(usage.postgres);
     Ok(result)
 }

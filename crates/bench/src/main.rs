@@ -16,6 +16,7 @@
 mod calendar;
 mod load;
 mod pg;
+mod probe;
 mod raw;
 mod report;
 mod seed;
@@ -236,6 +237,7 @@ async fn measure(
     http: &reqwest::Client,
 ) -> Result<Measured> {
     let token = load::login(http, &server.base, &seeded.staff_email, &seeded.staff_password).await?;
+    let probe = probe::Probe::new(server.pid, (target.engine == Engine::Postgres).then(|| target.url.clone()));
 
     let one_day = calendar::working_days(seeded.first_day, seeded.last_day)
         .first()
@@ -266,21 +268,23 @@ async fn measure(
             "slot search {}: {} warm-up + {} timed requests",
             shape.label, cli.search_warmup, cli.search_requests
         ));
-        let r =
-            load::search_latency(http, &server.base, &token, shape, cli.search_warmup, cli.search_requests, server.pid)
-                .await?;
+        let r = load::search_latency(http, &server.base, &token, shape, cli.search_warmup, cli.search_requests, &probe)
+            .await?;
         progress(format!("  p50 {} ms, p95 {} ms", stats::ms(r.latency.p50), stats::ms(r.latency.p95)));
         searches.push(r);
     }
 
+    let probe = &probe;
     let raw_once = |label: &'static str| async move {
         progress(format!("raw commit rate ({label}), {} s", cli.raw_seconds));
-        let r = match target.engine {
+        let before = probe.snapshot().await;
+        let mut r = match target.engine {
             Engine::Sqlite => {
                 raw::sqlite(target.sqlite_path.as_deref().context("no SQLite path")?, cli.raw_seconds).await
             }
             Engine::Postgres => raw::postgres(&target.url, cli.raw_seconds, 1).await,
         }?;
+        r.other_load = probe.usage_since(&before).await.other_share;
         progress(format!("  {:.0} commits/s", r.per_second()));
         anyhow::Ok(r)
     };
@@ -296,7 +300,7 @@ async fn measure(
         seeded,
         plans,
         Duration::from_secs_f64(cli.booking_seconds),
-        server.pid,
+        probe,
     )
     .await?;
     progress(format!(
@@ -309,7 +313,9 @@ async fn measure(
     let raw_after = raw_once("after booking").await?;
     let raw_concurrent = if target.engine == Engine::Postgres {
         progress(format!("raw commit rate, {} connections, {} s", cli.clients, cli.raw_seconds));
-        let r = raw::postgres(&target.url, cli.raw_seconds, cli.clients).await?;
+        let before = probe.snapshot().await;
+        let mut r = raw::postgres(&target.url, cli.raw_seconds, cli.clients).await?;
+        r.other_load = probe.usage_since(&before).await.other_share;
         progress(format!("  {:.0} commits/s", r.per_second()));
         Some(r)
     } else {

@@ -20,6 +20,8 @@ pub struct RawRate {
     pub elapsed: Duration,
     /// Latency of each BEGIN…INSERT…COMMIT.
     pub latency: Summary,
+    /// Share of the machine other processes used meanwhile (filled in by the caller).
+    pub other_load: Option<f64>,
 }
 
 impl RawRate {
@@ -68,7 +70,7 @@ pub async fn sqlite(path: &Path, seconds: f64) -> Result<RawRate> {
     }
     let elapsed = started.elapsed();
     conn.close().await?;
-    Ok(RawRate { connections: 1, commits: n as u64, elapsed, latency: Summary::of(lat) })
+    Ok(RawRate { connections: 1, commits: n as u64, elapsed, latency: Summary::of(lat), other_load: None })
 }
 
 /// PostgreSQL: `connections` connections to `url`, each running `BEGIN; INSERT; COMMIT`
@@ -116,7 +118,13 @@ pub async fn postgres(url: &str, seconds: f64, connections: usize) -> Result<Raw
         all.extend(t.await.context("raw commit task")??);
     }
     let elapsed = started.elapsed();
-    Ok(RawRate { connections: connections.max(1), commits: all.len() as u64, elapsed, latency: Summary::of(all) })
+    Ok(RawRate {
+        connections: connections.max(1),
+        commits: all.len() as u64,
+        elapsed,
+        latency: Summary::of(all),
+        other_load: None,
+    })
 }
 
 /// The SQLite library version and the settings a connection with the server's options

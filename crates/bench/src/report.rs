@@ -37,6 +37,10 @@ fn met(ok: bool) -> &'static str {
     if ok { "met" } else { "**not met**" }
 }
 
+fn share(x: Option<f64>) -> String {
+    x.map(|x| format!("{:.0} %", x * 100.0)).unwrap_or_else(|| "n/a".into())
+}
+
 fn cpu(d: Option<Duration>) -> String {
     d.map(|d| format!("{} ms", ms(d))).unwrap_or_else(|| "n/a".into())
 }
@@ -73,10 +77,10 @@ pub fn markdown(c: &Context, s: &Seeded, m: &Measured) -> String {
     let postgres = c.engine == "PostgreSQL";
     let _ = writeln!(
         o,
-        "| `GET /api/v1/slots`, sequential | requests | p50 | p95 | p99 | max | goal (p95) | slots per answer | body | server CPU / request{} |",
+        "| `GET`, sequential, one connection | requests | p50 | p95 | p99 | max | goal (p95) | slots per answer | body | server CPU / request{} | other processes |",
         if postgres { " | PostgreSQL CPU / request" } else { "" }
     );
-    let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|{}", if postgres { "---|" } else { "" });
+    let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|{}", if postgres { "---|" } else { "" });
     for r in &m.searches {
         let slots = match r.slots {
             None => "–".to_string(),
@@ -94,7 +98,7 @@ pub fn markdown(c: &Context, s: &Seeded, m: &Measured) -> String {
         };
         let _ = writeln!(
             o,
-            "| {}{} | {} | {} ms | {} ms | {} ms | {} ms | {} | {} | {} | {} |{}",
+            "| {}{} | {} | {} ms | {} ms | {} ms | {} ms | {} | {} | {} | {} |{} {} |",
             r.label,
             if r.distinct_paths > 1 {
                 format!(" (rotating over {} providers)", r.distinct_paths)
@@ -111,6 +115,7 @@ pub fn markdown(c: &Context, s: &Seeded, m: &Measured) -> String {
             body,
             cpu(r.server_cpu_per_request),
             if postgres { format!(" {} |", cpu(r.postgres_cpu_per_request)) } else { String::new() },
+            share(r.other_load),
         );
     }
     let _ = writeln!(o);
@@ -122,11 +127,11 @@ pub fn markdown(c: &Context, s: &Seeded, m: &Measured) -> String {
     };
     let raw_mean = (m.raw_before.per_second() + m.raw_after.per_second()) / 2.0;
     let ratio = b.per_second() / raw_mean.max(1e-9);
-    let _ = writeln!(o, "| writes | rate | latency p50 / p95 / p99 | goal |");
-    let _ = writeln!(o, "|---|---|---|---|");
+    let _ = writeln!(o, "| writes | rate | latency p50 / p95 / p99 | goal | other processes |");
+    let _ = writeln!(o, "|---|---|---|---|---|");
     let _ = writeln!(
         o,
-        "| booking, `POST /api/v1/appointments`, {} clients, {:.1} s | **{} bookings/s** ({} created; other answers: {}{}) | {} / {} / {} ms | ≥ {} /s: {} |",
+        "| booking, `POST /api/v1/appointments`, {} clients, {:.1} s | **{} bookings/s** ({} created; other answers: {}{}) | {} / {} / {} ms | ≥ {} /s: {} | {} |",
         b.clients,
         b.elapsed.as_secs_f64(),
         thousands(b.per_second().round() as u64),
@@ -146,21 +151,23 @@ pub fn markdown(c: &Context, s: &Seeded, m: &Measured) -> String {
         ms(b.latency.p99),
         thousands(BOOKING_GOAL as u64),
         met(b.per_second() >= BOOKING_GOAL),
+        share(b.other_load),
     );
     for (label, r) in [("before booking", &m.raw_before), ("after booking", &m.raw_after)] {
         let _ = writeln!(
             o,
-            "| raw commit, one-row INSERT transaction, 1 connection, {:.0} s, {label} | {} commits/s | {} / {} / {} ms | |",
+            "| raw commit, one-row INSERT transaction, 1 connection, {} s, {label} | {} commits/s | {} / {} / {} ms | | {} |",
             c.raw_seconds,
             thousands(r.per_second().round() as u64),
             ms(r.latency.p50),
             ms(r.latency.p95),
             ms(r.latency.p99),
+            share(r.other_load),
         );
     }
     let _ = writeln!(
         o,
-        "| **booking ÷ raw commit** (1 connection, mean of before and after: {} /s) | **{:.0} %** | | ≥ {:.0} %: {} |",
+        "| **booking ÷ raw commit** (1 connection, mean of before and after: {} /s) | **{:.0} %** | | ≥ {:.0} %: {} | |",
         thousands(raw_mean.round() as u64),
         ratio * 100.0,
         RATIO_GOAL * 100.0,
@@ -169,17 +176,18 @@ pub fn markdown(c: &Context, s: &Seeded, m: &Measured) -> String {
     if let Some(r) = &m.raw_concurrent {
         let _ = writeln!(
             o,
-            "| raw commit, one-row INSERT transaction, {} connections at once, {:.0} s (for comparison: group commit) | {} commits/s | {} / {} / {} ms | |",
+            "| raw commit, one-row INSERT transaction, {} connections at once, {} s (for comparison: group commit) | {} commits/s | {} / {} / {} ms | | {} |",
             r.connections,
             c.raw_seconds,
             thousands(r.per_second().round() as u64),
             ms(r.latency.p50),
             ms(r.latency.p95),
             ms(r.latency.p99),
+            share(r.other_load),
         );
         let _ = writeln!(
             o,
-            "| booking ÷ raw commit ({} connections) | {:.0} % | | |",
+            "| booking ÷ raw commit ({} connections) | {:.0} % | | | |",
             r.connections,
             b.per_second() / r.per_second().max(1e-9) * 100.0
         );
@@ -193,10 +201,16 @@ pub fn markdown(c: &Context, s: &Seeded, m: &Measured) -> String {
         cpu(b.client_cpu_per_booking),
         c.cores
     );
+    let _ = writeln!(
+        o,
+        "Bookings created in each second of the booking phase: {}.",
+        b.per_second.iter().map(|n| thousands(*n)).collect::<Vec<_>>().join(", ")
+    );
     let _ = write!(
         o,
         "Latency is measured in the client from sending the request to having read the whole body (no compression \
-         requested), on one keep-alive connection, {:.0} s booking phase.",
+         requested), {} s booking phase. \"Other processes\": the share of the machine's CPU used meanwhile by \
+         anything but the server, PostgreSQL and praxis-load (work by others on this shared machine).",
         c.booking_seconds
     );
     o

@@ -67,23 +67,15 @@ pub fn own_cpu_time() -> Option<Duration> {
     cpu_time(std::process::id())
 }
 
-/// CPU time used so far by every process named `postgres` (the PostgreSQL server and
-/// its backends). Processes that end between two readings take their time with them.
-pub fn postgres_cpu_time() -> Option<Duration> {
-    let mut total = Duration::ZERO;
-    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.parse::<u32>().ok()) else { continue };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
-        let is_postgres = stat
-            .split_once(" (")
-            .and_then(|(_, rest)| rest.rsplit_once(')'))
-            .is_some_and(|(comm, _)| comm == "postgres");
-        if is_postgres && let Some(t) = parse_proc_stat_cpu(&stat) {
-            total += t;
-        }
-    }
-    Some(total)
+/// CPU time the whole machine has spent busy (all CPUs: user, nice, system, irq,
+/// softirq, steal), from the first line of `/proc/stat`.
+pub fn machine_busy_time() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let v: Vec<u64> = line.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal …
+    let busy = v.first()? + v.get(1)? + v.get(2)? + v.get(5)? + v.get(6)? + v.get(7).unwrap_or(&0);
+    Some(Duration::from_millis(busy * 10))
 }
 
 /// utime + stime from the text of `/proc/<pid>/stat` (fields 14 and 15, in clock ticks
