@@ -228,6 +228,64 @@ scenario("a patient books on a 375 px phone screen", async ({ browser, base }) =
   await context.close();
 });
 
+scenario("reception registers a patient and finds them without typing the accents", async ({ browser, base }) => {
+  const page = await browser.newPage();
+  await login(page, base, "staff");
+  await page.getByRole("link", { name: "Patients", exact: true }).click();
+  await page.getByRole("link", { name: "Register a patient" }).click();
+  await page.getByLabel("Given name").fill("Inès");
+  await page.getByLabel("Family name").fill("Côté-Nuñez");
+  await page.getByLabel("Date of birth").fill("2030-01-01");
+  await page.getByRole("button", { name: "Register patient" }).click();
+  assert.match(await page.textContent("body"), /cannot be in the future/);
+  assert.equal(await page.getByLabel("Given name").inputValue(), "Inès", "what was typed is kept");
+  await page.getByLabel("Date of birth").fill("1984-06-30");
+  await page.getByLabel("Mobile phone").fill("+61 412 987 654");
+  await page.getByLabel("Insurance or Medicare number").fill("2950 12345 1");
+  await page.getByRole("button", { name: "Register patient" }).click();
+  await page.waitForURL(/\/patients\/[0-9a-f-]+\?msg=registered/);
+  const chart = await page.textContent("body");
+  assert.match(chart, /The patient is registered/);
+  assert.match(chart, /P\d{6}/);
+  assert.doesNotMatch(chart, /Latest notes/, "reception never sees clinical notes");
+  await shot(page, "13-reception-chart");
+  await page.goto(`${base}/patients`);
+  await page.getByLabel("Name, phone, email or record number").fill("ines cote");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByRole("link", { name: "Côté-Nuñez, Inès" }).waitFor();
+  await page.getByLabel("Name, phone, email or record number").fill("987 654");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.getByRole("link", { name: "Côté-Nuñez, Inès" }).waitFor();
+  await shot(page, "14-reception-search");
+  await page.close();
+});
+
+scenario("a provider writes, signs and amends a progress note on a patient's chart", async ({ browser, base }) => {
+  const page = await browser.newPage();
+  await login(page, base, "provider");
+  await page.goto(`${base}/patients`);
+  await page.getByLabel("Provider").selectOption({ label: "Dr Mei Chen" });
+  await page.getByLabel("Sort by").selectOption("last_visit");
+  await page.getByRole("button", { name: "Search" }).click();
+  await page.locator("table.pt-list tbody a").first().click();
+  await page.getByRole("link", { name: "Notes", exact: true }).click();
+  await page.getByRole("link", { name: "New progress note" }).click();
+  await page.getByLabel("Progress note").fill("Walked to the shops without a rest. Pain 3/10.");
+  await page.getByRole("button", { name: "Save and sign" }).click();
+  await page.waitForURL(/\/notes\/[0-9a-f-]+\?msg=signed/);
+  assert.match(await page.textContent("body"), /The note is signed/);
+  assert.equal(await page.getByRole("link", { name: "Edit draft" }).count(), 0, "a signed note has no edit");
+  await page.getByLabel("Reason for the amendment").fill("Late entry");
+  await page.getByLabel("Amendment", { exact: true }).fill("Also reported better sleep.");
+  await page.getByRole("button", { name: "Add amendment" }).click();
+  await page.waitForURL(/msg=amended/);
+  const body = await page.textContent("body");
+  assert.match(body, /Walked to the shops/);
+  assert.match(body, /Also reported better sleep/);
+  await shot(page, "15-provider-note-amended");
+  await page.close();
+});
+
 async function main() {
   const server = await startServer();
   const browser = await chromium.launch({

@@ -5,6 +5,8 @@
 //! same decisions run inside a database transaction in the services layer.
 #![forbid(unsafe_code)]
 
+pub mod documents;
+pub mod forms;
 pub mod ical;
 pub mod ids;
 pub mod permissions;

@@ -192,6 +192,8 @@ pub enum Permission {
     ManageMessages,
     /// Choose email/SMS and quiet hours for a patient (own: one's own).
     ManageMessagePreferences,
+    /// Build and publish intake questionnaires.
+    ManageForms,
 }
 
 impl Permission {
@@ -217,6 +219,7 @@ impl Permission {
         Permission::ViewMessages,
         Permission::ManageMessages,
         Permission::ManageMessagePreferences,
+        Permission::ManageForms,
     ];
 }
 
@@ -253,6 +256,8 @@ pub fn grant(role: Role, p: Permission) -> Option<Scope> {
         (WriteClinicalNotes, Admin | Staff | Patient) => None,
         (ExportData, Admin) => Some(All),
         (ExportData, _) => None,
+        (ManageForms, Admin) => Some(All),
+        (ManageForms, _) => None,
     }
 }
 

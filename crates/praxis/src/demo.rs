@@ -372,6 +372,7 @@ async fn seed_everything(s: &Services, clock: &SeedClock, now: Timestamp) -> Res
         )
         .await
         .map_err(e("services"))?;
+    seed_forms(s, &sys, &[psych.id, counselling.id], &[physio_syd.id, physio_blr.id]).await?;
 
     // (email, name, title, clinic, services, specialty, weekly windows (weekday, start, end), colour)
     type Week<'a> = &'a [(&'a [Weekday], &'a str, &'a str)];
@@ -834,6 +835,54 @@ async fn seed_everything(s: &Services, clock: &SeedClock, now: Timestamp) -> Res
     }
     tracing::info!(appointments = booked, "demo appointments booked");
     seed_notes(s, clock, now).await?;
+    Ok(())
+}
+
+/// Two intake questionnaires, sent automatically when a patient first books one of the
+/// services they belong to (so the demo's bookings hand them out).
+async fn seed_forms(s: &Services, sys: &Actor, talking: &[ServiceId], physio: &[ServiceId]) -> Result<()> {
+    use praxis_services::forms::FormInput;
+    let forms = [
+        (
+            "New client questionnaire",
+            "Before your first psychology or counselling session.",
+            talking,
+            serde_json::json!([
+                {"id": "reason", "label": "What would you like help with?", "kind": "text", "required": true},
+                {"id": "mood", "label": "How has your mood been over the last two weeks?", "kind": "scale", "min": 0, "max": 10, "required": true, "help": "0 = very low, 10 = very good"},
+                {"id": "sleep", "label": "How many hours do you usually sleep?", "kind": "number", "min": 0, "max": 24},
+                {"id": "seen_before", "label": "Have you seen a psychologist or counsellor before?", "kind": "yes_no", "required": true},
+                {"id": "referral", "label": "Who referred you?", "kind": "choice", "options": ["My GP", "A friend or family member", "My workplace", "I found you myself"]}
+            ]),
+        ),
+        (
+            "Physiotherapy intake",
+            "Before your first physiotherapy appointment.",
+            physio,
+            serde_json::json!([
+                {"id": "problem", "label": "What is the problem you are coming in for?", "kind": "text", "required": true},
+                {"id": "areas", "label": "Where do you feel it?", "kind": "multi_choice", "options": ["Neck", "Shoulder", "Back", "Hip", "Knee", "Ankle or foot"]},
+                {"id": "started", "label": "When did it start?", "kind": "date"},
+                {"id": "pain", "label": "How bad is the pain today?", "kind": "scale", "min": 0, "max": 10, "required": true},
+                {"id": "surgery", "label": "Have you had surgery for it?", "kind": "yes_no", "required": true}
+            ]),
+        ),
+    ];
+    for (name, description, services, questions) in forms {
+        let questions = serde_json::from_value(questions).context("demo form questions")?;
+        s.create_form(
+            sys,
+            FormInput {
+                name: name.into(),
+                description: description.into(),
+                questions,
+                active: Some(true),
+                service_ids: Some(services.to_vec()),
+            },
+        )
+        .await
+        .map_err(|err| anyhow::anyhow!("seeding intake forms: {err}"))?;
+    }
     Ok(())
 }
 

@@ -20,7 +20,12 @@ pub async fn open(g: &Global, public_url: Option<String>) -> Result<Services> {
     opts.max_connections = g.pg_max_connections;
     let db = Db::connect(&opts).await.with_context(|| format!("cannot open the database ({})", g.database_label()))?;
     db.migrate().await.with_context(|| format!("cannot migrate the database ({})", g.database_label()))?;
-    let mut settings = Settings { display_zone: g.zone()?, keys: Arc::new(g.key_ring()?), ..Settings::default() };
+    let mut settings = Settings {
+        display_zone: g.zone()?,
+        keys: Arc::new(g.key_ring()?),
+        data_dir: g.data_dir.clone(),
+        ..Settings::default()
+    };
     if let Some(u) = public_url {
         settings.public_base_url = u.trim_end_matches('/').to_string();
     }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, RwLock};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use thiserror::Error;
 
 /// How often a ring reading a key file looks for a new current key before sealing.
@@ -76,7 +76,7 @@ pub struct KeyRing {
     source: Source,
     keys: RwLock<Keys>,
     /// When the key file was last looked at, and its modification time then.
-    file_seen: Mutex<(Instant, Option<SystemTime>)>,
+    file_seen: Mutex<(Instant, Option<u64>)>,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -177,7 +177,7 @@ impl KeyRing {
             write_file(&path, &keys)?;
             keys
         };
-        let seen = (Instant::now(), modified(&path));
+        let seen = (Instant::now(), fingerprint(&path));
         Ok(KeyRing { source: Source::File(path), keys: RwLock::new(keys), file_seen: Mutex::new(seen) })
     }
 
@@ -285,7 +285,7 @@ impl KeyRing {
             if seen.0.elapsed() < KEY_FILE_CHECK {
                 return Ok(());
             }
-            let now = modified(path);
+            let now = fingerprint(path);
             let changed = now != seen.1;
             *seen = (Instant::now(), now);
             changed
@@ -344,14 +344,21 @@ impl KeyRing {
         k.current = id.clone();
         write_file(path, &k)?;
         if let Ok(mut seen) = self.file_seen.lock() {
-            *seen = (Instant::now(), modified(path));
+            *seen = (Instant::now(), fingerprint(path));
         }
         Ok(id)
     }
 }
 
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+/// What the key file holds, as a fingerprint. The file is a few hundred bytes, so it is
+/// read whole: a modification time can stay the same across two quick writes (coarse
+/// file-system clocks), which once hid a rotation from another reader.
+fn fingerprint(path: &Path) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let bytes = std::fs::read(path).ok()?;
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    Some(h.finish())
 }
 
 /// The associated data that binds a value to its place: `table:column:row`.

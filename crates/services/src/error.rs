@@ -36,6 +36,9 @@ pub enum ServiceError {
         /// Field-level detail, when one field is the cause.
         fields: Vec<FieldError>,
     },
+    /// What was sent is larger than allowed (413); the message says the limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// Too many attempts (429); try again after this many seconds.
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     RateLimited {

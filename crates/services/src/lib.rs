@@ -19,6 +19,8 @@ pub mod availability;
 pub mod catalog;
 pub mod clinical;
 pub mod dashboard;
+pub mod documents;
+pub mod forms;
 pub mod notifications;
 pub mod patients;
 pub mod scheduling;

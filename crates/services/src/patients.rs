@@ -128,6 +128,15 @@ impl Patient {
     }
 }
 
+/// What an import did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct ImportReport {
+    /// Patients registered.
+    pub imported: usize,
+    /// Rows refused: (position from 0, why).
+    pub refused: Vec<(usize, Vec<praxis_domain::FieldError>)>,
+}
+
 /// A patient as registered or edited.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct NewPatient {
@@ -194,7 +203,14 @@ fn search_text(r: &PatientRow) -> String {
     .to_string()
 }
 
-/// A search query folded the way the index is: digits only when it is a phone number.
+/// A search query as the words a match must contain, each folded the way the index
+/// is. Words are what the user separated with spaces, so "O'Brien" or "example.in"
+/// stay one piece while "nunez jose" finds José Núñez.
+pub fn search_words(q: &str) -> Vec<String> {
+    q.split_whitespace().map(search_key).filter(|w| !w.is_empty()).collect()
+}
+
+/// A search word folded the way the index is: digits only when it is a phone number.
 pub fn search_key(q: &str) -> String {
     let n = normalise(q);
     let d = digits(q);
@@ -387,6 +403,31 @@ impl Services {
         Ok(p)
     }
 
+    /// Registers many patients at once (moving a clinic's register in; benchmarks), a
+    /// transaction per 500 and one audit entry each (administrators). Every row is
+    /// validated like a single registration; rows that fail are reported by their
+    /// position and skipped, the rest are registered. Duplicates are not checked.
+    pub async fn import_patients(&self, actor: &Actor, rows: Vec<NewPatient>) -> ServiceResult<ImportReport> {
+        actor.require(Permission::ExportData)?;
+        let mut report = ImportReport::default();
+        for (batch_no, batch) in rows.chunks(500).enumerate() {
+            let mut tx = self.db().begin().await?;
+            let mut added = 0;
+            for (i, input) in batch.iter().enumerate() {
+                let input = NewPatient { confirm_duplicate: true, ..input.clone() };
+                match self.insert_patient(&mut tx, &input, None).await {
+                    Ok(_) => added += 1,
+                    Err(ServiceError::Validation(errors)) => report.refused.push((batch_no * 500 + i, errors)),
+                    Err(e) => return Err(e),
+                }
+            }
+            tx.audit(self.audit_entry(actor, "patient.import", "patient", None, format!("imported {added} patients")));
+            tx.commit().await?;
+            report.imported += added;
+        }
+        Ok(report)
+    }
+
     /// The patients the actor may act for as a patient: their own record and, for a
     /// guardian, their children's.
     pub async fn patients_i_act_for(&self, actor: &Actor) -> ServiceResult<Vec<PatientId>> {
@@ -430,16 +471,22 @@ impl Services {
         Ok(p)
     }
 
-    /// Replaces a patient's details (staff, providers, administrators; patients their own
-    /// contact details). The record number and history stay.
+    /// Replaces a patient's details (staff, providers, administrators; patients and
+    /// guardians the contact details of their own record). The record number and history
+    /// stay.
     pub async fn update_patient(&self, actor: &Actor, id: PatientId, input: NewPatient) -> ServiceResult<Patient> {
         let current = self.require_patient(actor, id).await?;
         let mut v = Validation::new();
         let mut row = self.patient_row(&input, &mut v);
         v.finish()?;
         if actor.roles.is_patient_only() {
-            // Patients keep their details current; the practice's notes are not theirs.
+            // Patients keep their contact details current; who they are (name, date of
+            // birth, sex) is changed by reception, and the practice's notes are not theirs.
             row.notes = current.notes.clone();
+            row.given_name = current.given_name.clone();
+            row.family_name = current.family_name.clone();
+            row.date_of_birth = current.date_of_birth;
+            row.sex = current.sex.clone();
         }
         row.id = current.id;
         row.user_id = current.user_id;
@@ -525,7 +572,7 @@ impl Services {
         };
         Ok((
             PatientFilter {
-                text: q.q.as_deref().map(search_key).filter(|t| !t.is_empty()),
+                words: search_words(q.q.as_deref().unwrap_or("")),
                 clinic_id: q.clinic_id,
                 provider_id: q.provider_id,
                 active,
@@ -952,6 +999,7 @@ mod tests {
         assert_eq!(search_key("José O'Brien"), "jose o brien");
         assert_eq!(search_key("+61 (412) 345"), "61412345");
         assert_eq!(search_key("P000123"), "p000123");
+        assert_eq!(search_words(" Núñez  example.in 0412-345 "), vec!["nunez", "example in", "0412345"]);
     }
 
     proptest! {

@@ -61,6 +61,11 @@ pub struct Settings {
     pub retry_base: SignedDuration,
     /// The longest back-off between two attempts.
     pub retry_cap: SignedDuration,
+    /// Where Praxis keeps its files; uploaded documents go, encrypted, to
+    /// `<data_dir>/documents`.
+    pub data_dir: std::path::PathBuf,
+    /// The largest document accepted, in bytes (default 20 MiB).
+    pub max_upload_bytes: u64,
 }
 
 impl Default for Settings {
@@ -80,6 +85,8 @@ impl Default for Settings {
             job_lease: SignedDuration::from_secs(120),
             retry_base: SignedDuration::from_secs(30),
             retry_cap: SignedDuration::from_hours(1),
+            data_dir: std::path::PathBuf::from("./data"),
+            max_upload_bytes: 20 * 1024 * 1024,
         }
     }
 }

@@ -17,6 +17,8 @@ pub mod availability;
 pub mod catalog;
 pub mod clinical;
 pub mod dashboard;
+pub mod documents;
+pub mod forms;
 pub mod jobs;
 pub mod messages;
 pub mod patients;

@@ -190,8 +190,9 @@ pub async fn of_user(db: &Db, user: UserId) -> StoreResult<Option<PatientRow>> {
 /// Filters for the patient list.
 #[derive(Clone, Debug, Default)]
 pub struct PatientFilter {
-    /// Normalised text every match must contain (name, email, phone digits, record number).
-    pub text: Option<String>,
+    /// Folded search words, every one of which a match must contain somewhere (name,
+    /// email, phone digits, record number), in any order.
+    pub words: Vec<String>,
     /// Seen (or booked) at this clinic.
     pub clinic_id: Option<ClinicId>,
     /// Treated by this provider (an appointment, or on their care team).
@@ -220,15 +221,27 @@ pub enum PatientSort {
 
 fn filter_where(backend: Backend, f: &PatientFilter) -> Where {
     let mut w = Where::new();
-    if let Some(t) = f.text.as_deref().filter(|t| !t.is_empty()) {
-        let pattern = like_contains(t);
-        match backend {
-            // FTS5's trigram tokenizer answers LIKE from its index.
-            Backend::Sqlite => w.and(
-                |p| format!("p.mrn_seq IN (SELECT rowid FROM patients_fts WHERE search_text LIKE {p} ESCAPE '\\')"),
-                pattern,
-            ),
-            Backend::Postgres => w.and(|p| format!("p.search_text LIKE {p} ESCAPE '\\'"), pattern),
+    let words: Vec<&str> = f.words.iter().map(|w| w.trim()).filter(|w| !w.is_empty()).collect();
+    if !words.is_empty() {
+        // Every word must appear somewhere, in any order; a word is matched as written
+        // (after folding), so "example.in" stays one contiguous piece.
+        let (long, short): (Vec<&str>, Vec<&str>) = match backend {
+            // FTS5's trigram tokenizer finds words of three or more characters anywhere
+            // in the text from its index (a quoted MATCH term is a substring search;
+            // LIKE with an ESCAPE clause would scan the whole table).
+            Backend::Sqlite => words.iter().partition(|w| w.chars().count() >= 3),
+            // pg_trgm's GIN index answers LIKE.
+            Backend::Postgres => (Vec::new(), words),
+        };
+        if !long.is_empty() {
+            let terms: Vec<String> = long.iter().map(|w| format!("\"{}\"", w.replace('"', "\"\""))).collect();
+            w.and(
+                |p| format!("p.mrn_seq IN (SELECT rowid FROM patients_fts WHERE patients_fts MATCH {p})"),
+                terms.join(" AND "),
+            );
+        }
+        for word in short {
+            w.and(|p| format!("p.search_text LIKE {p} ESCAPE '\\'"), like_contains(word));
         }
     }
     if let Some(c) = f.clinic_id {

@@ -132,6 +132,8 @@ pub fn test_settings() -> Settings {
     Settings {
         password_params: PasswordParams { memory_kib: 1024, iterations: 1 },
         display_zone: jiff::tz::TimeZone::get("Australia/Sydney").unwrap(),
+        // Uploaded documents of this test only.
+        data_dir: std::env::temp_dir().join(format!("praxis-test-{}", uuid::Uuid::new_v4().simple())),
         ..Settings::default()
     }
 }

@@ -34,7 +34,9 @@ pub fn stack(app: Router, state: &AppState) -> Router {
     };
     let mut app = app
         .layer(from_fn_with_state(state.clone(), crate::csrf::protect))
-        .layer(RequestBodyLimitLayer::new(state.config.max_body_bytes))
+        // The outer limit lets document uploads through (they count their own bytes against
+        // `max_upload_bytes`); every extractor stays bound by the default limit below.
+        .layer(RequestBodyLimitLayer::new(upload_limit(state)))
         .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))
         .layer(from_fn(record_metrics))
         .layer(CatchPanicLayer::new())
@@ -67,6 +69,13 @@ pub fn stack(app: Router, state: &AppState) -> Router {
                 .on_failure(DefaultOnFailure::new().level(tracing::Level::ERROR)))
                 .layer(PropagateRequestIdLayer::new(x_request_id)),
         )
+}
+
+/// The largest body any route accepts: a document upload with a little room for the
+/// multipart envelope.
+pub fn upload_limit(state: &AppState) -> usize {
+    let upload = usize::try_from(state.svc.settings().max_upload_bytes).unwrap_or(usize::MAX);
+    state.config.max_body_bytes.max(upload.saturating_add(256 * 1024))
 }
 
 /// Gives every error a body people and programs can use: a problem+json document on the

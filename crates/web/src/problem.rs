@@ -92,6 +92,10 @@ impl From<ServiceError> for Problem {
             ServiceError::Conflict { code, fields, .. } => {
                 Problem { errors: fields, ..Problem::new(StatusCode::CONFLICT, code, detail) }
             }
+            ServiceError::TooLarge(message) => Problem {
+                errors: vec![FieldError { field: "file".into(), code: "too_large".into(), message }],
+                ..Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", detail)
+            },
             ServiceError::RateLimited { retry_after_secs } => Problem {
                 retry_after: Some(retry_after_secs),
                 ..Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail)

@@ -386,13 +386,15 @@ async fn patients_keep_their_own_details_current_but_not_the_practices_notes() {
         &app,
         &me,
         &path,
-        json!({"given_name": "Pat", "family_name": "Ient", "phone": "+61 400 999 888", "notes": "I am lovely"}),
+        json!({"given_name": "Patricia", "family_name": "Ient", "date_of_birth": "1999-01-01", "phone": "+61 400 999 888", "notes": "I am lovely"}),
     )
     .await;
     assert_eq!(s, 200, "{updated}");
     assert_eq!(updated["phone"], "+61400999888");
     let (_, seen_by_staff) = get(&app, &staff, &path).await;
     assert_eq!(seen_by_staff["notes"], "Needs wheelchair access", "patients cannot change the practice's notes");
+    assert_eq!(seen_by_staff["given_name"], "Pat", "nor who they are");
+    assert_eq!(seen_by_staff["date_of_birth"], serde_json::Value::Null);
     // Another patient's record: 404 and the attempt audited.
     let (other_user, _) = app.patient_user().await;
     let other = app.api_login(&other_user).await;

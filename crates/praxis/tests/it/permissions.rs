@@ -153,6 +153,33 @@ fn api_table() -> Vec<(&'static str, &'static str, serde_json::Value, &'static [
         ("PUT", "/api/v1/patients/{id}/message-preferences", json!({"sms_enabled": true}), EVERYONE),
         ("POST", "/api/v1/waitlist/offers/{id}/accept", json!({}), EVERYONE),
         ("POST", "/api/v1/waitlist/offers/{id}/decline", json!({}), EVERYONE),
+        ("GET", "/api/v1/patients/{id}/documents", json!(null), EVERYONE),
+        // The body is the file; without an access level the clinic's people get 422.
+        ("POST", "/api/v1/patients/{id}/documents", json!({}), CLINICAL),
+        ("GET", "/api/v1/documents/{id}", json!(null), EVERYONE),
+        ("PUT", "/api/v1/documents/{id}", json!({"description": "Checked"}), CLINICAL),
+        ("DELETE", "/api/v1/documents/{id}", json!(null), ADMIN),
+        ("GET", "/api/v1/documents/{id}/content", json!(null), EVERYONE),
+        ("GET", "/api/v1/forms", json!(null), CLINICAL),
+        (
+            "POST",
+            "/api/v1/forms",
+            json!({"name": "$unique", "questions": [{"label": "Anything else?", "kind": "text"}]}),
+            ADMIN,
+        ),
+        ("GET", "/api/v1/forms/{id}", json!(null), CLINICAL),
+        (
+            "PUT",
+            "/api/v1/forms/{id}",
+            json!({"name": "$unique", "questions": [{"label": "Changed?", "kind": "yes_no"}]}),
+            ADMIN,
+        ),
+        ("GET", "/api/v1/patients/{id}/forms", json!(null), EVERYONE),
+        ("POST", "/api/v1/patients/{id}/forms", json!({"form_id": "$form"}), CLINICAL),
+        ("GET", "/api/v1/form-assignments/{id}", json!(null), EVERYONE),
+        ("POST", "/api/v1/form-assignments/{id}/answers", json!({"answers": {"q1": "Nothing"}}), PATIENT_ONLY),
+        ("POST", "/api/v1/form-assignments/{id}/cancel", json!({}), CLINICAL),
+        ("GET", "/api/v1/appointments/{id}/forms", json!(null), EVERYONE),
         // Late: it replaces the patient's details (their email, which messages go to).
         ("PUT", "/api/v1/patients/{id}", json!({"given_name": "Changed", "family_name": "Name"}), EVERYONE),
         // Last: it ends the session the other rows use.
@@ -355,6 +382,12 @@ impl Targets {
                     .unwrap();
                 path = path.replace("{exception_id}", &e.id.to_string());
             }
+        } else if path.starts_with("/api/v1/documents/{id}") {
+            path = path.replace("{id}", &crate::privacy_documents_forms::fresh_document(app, self.patient.id).await);
+        } else if path.starts_with("/api/v1/forms/{id}") {
+            path = path.replace("{id}", &crate::privacy_documents_forms::fresh_form(app).await);
+        } else if path.starts_with("/api/v1/form-assignments/{id}") {
+            path = path.replace("{id}", &crate::privacy_documents_forms::fresh_assignment(app, self.patient.id).await);
         } else if path.starts_with("/api/v1/services/{id}") {
             path = path.replace("{id}", &self.service.id.to_string());
         } else if path.starts_with("/api/v1/patients/{id}") {
@@ -431,6 +464,9 @@ impl Targets {
         }
         if body.contains("$guardian_user") {
             body = body.replace("$guardian_user", &app.create_user(&[Role::Patient]).await.id.to_string());
+        }
+        if body.contains("$form") {
+            body = body.replace("$form", &crate::privacy_documents_forms::fresh_form(app).await);
         }
         if body.contains("$provider_user") {
             body = body.replace("$provider_user", &app.create_user(&[Role::Provider]).await.id.to_string());

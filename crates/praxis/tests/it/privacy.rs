@@ -65,6 +65,7 @@ fn page_rows() -> Vec<(&'static str, &'static [Who])> {
         ("/patients/{patient}/notes/new?kind=assessment", AUTHOR),
         ("/notes/{note}", CLINICAL_READERS),
         ("/patients/export.csv", &[Admin]),
+        ("/my/details/{patient}", &[Own]),
     ]
 }
 

@@ -157,6 +157,20 @@ async fn a_provider_writes_signs_and_amends_notes_in_the_chart() {
     let appt_id = appt["id"].as_str().unwrap();
     let b = app.browser_login(&f.provider_user).await;
     let notes = format!("/patients/{}/notes", f.patient.id);
+    // The appointment links to the chart; a note is offered once the patient is in.
+    let appointment_page = format!("/appointments/{appt_id}");
+    let write = format!("/patients/{}/notes/new?kind=progress&amp;appointment_id={appt_id}", f.patient.id);
+    let (s, page) = b.get(&appointment_page).await;
+    assert_eq!(s, 200);
+    assert!(page.contains(&format!("href=\"/patients/{}\"", f.patient.id)), "{page}");
+    assert!(!page.contains(&write), "no note before the visit");
+    let (s, _) = post(&app, &staff, &format!("/api/v1/appointments/{appt_id}/check-in"), json!({})).await;
+    assert_eq!(s, 200);
+    let (_, page) = b.get(&appointment_page).await;
+    assert!(page.contains(&write) && page.contains("Write a note"), "{page}");
+    let staff_user = app.create_user(&[Role::Staff]).await;
+    let (_, page) = app.browser_login(&staff_user).await.get(&appointment_page).await;
+    assert!(page.contains(&format!("href=\"/patients/{}\"", f.patient.id)) && !page.contains("Write a note"));
     let (s, page) = b.get(&notes).await;
     assert_eq!(s, 200);
     assert!(page.contains("No notes yet") && page.contains("New progress note"));
@@ -256,4 +270,83 @@ async fn a_provider_writes_signs_and_amends_notes_in_the_chart() {
     // The chart's summary lists the latest notes for the provider.
     let (_, chart) = b.get(&format!("/patients/{}", f.patient.id)).await;
     assert!(chart.contains("Latest notes") && chart.contains("Initial assessment"));
+}
+
+#[tokio::test]
+async fn patients_keep_their_details_current_and_guardians_manage_a_child() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let sys = praxis_services::Actor::system("test");
+    let b = app.browser_login(&f.patient_user).await;
+    let res = b.client.get(app.url("/my/details")).send().await.unwrap();
+    assert_eq!(res.status(), 303);
+    let own = format!("/my/details/{}", f.patient.id);
+    assert_eq!(res.headers()["location"], own.as_str());
+    let (s, page) = b.get(&own).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("About you") && page.contains(&f.patient.mrn));
+    // A bad email: the form comes back with the message and nothing is saved.
+    let (s, _, page) = b.post_form(&own, &own, &[("email", "not-an-email"), ("phone", "+61 400 123 456")]).await;
+    assert_eq!(s, 422);
+    assert!(page.contains("Nothing was saved") && page.contains("value=\"+61 400 123 456\""));
+    let (s, location, _) = b
+        .post_form(
+            &own,
+            &own,
+            &[("email", "sam.new@example.org"), ("phone", "+61 400 123 456"), ("ec_name", "Jo Patient")],
+        )
+        .await;
+    assert_eq!(s, 303);
+    assert_eq!(location.unwrap(), format!("{own}?msg=saved"));
+    let p = app.svc.get_patient(&sys, f.patient.id).await.unwrap();
+    assert_eq!(p.email.as_deref(), Some("sam.new@example.org"));
+    assert_eq!(p.emergency_contact.unwrap().name, "Jo Patient");
+    assert_eq!(p.given_name, f.patient.given_name, "the name stays");
+
+    // A consent can be withdrawn by the patient.
+    let c = app
+        .svc
+        .add_consent(
+            &sys,
+            f.patient.id,
+            praxis_services::patients::ConsentInput { kind: "sms_reminders".into(), ..Default::default() },
+        )
+        .await
+        .unwrap();
+    let (s, _, _) = b.post_form(&own, &format!("{own}/consents/{}/withdraw", c.id), &[]).await;
+    assert_eq!(s, 303);
+    let (_, page) = b.get(&own).await;
+    assert!(page.contains("withdrawn"));
+
+    // Another patient's details: not found, and nothing changes.
+    let (_, other) = app.patient_user().await;
+    let theirs = format!("/my/details/{}", other.id);
+    assert_eq!(b.get(&theirs).await.0, 404);
+    let (s, _, _) = b.post_form(&own, &theirs, &[("email", "hijack@example.org")]).await;
+    assert_eq!(s, 404);
+    assert_ne!(app.svc.get_patient(&sys, other.id).await.unwrap().email.as_deref(), Some("hijack@example.org"));
+
+    // As a guardian, Sam also manages a child's details.
+    let child = app
+        .svc
+        .create_patient(
+            &sys,
+            praxis_services::patients::NewPatient {
+                given_name: "Kid".into(),
+                family_name: "Patient".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    app.svc.add_guardian(&sys, child.id, f.patient_user.id, "Father").await.unwrap();
+    let (_, page) = b.get(&own).await;
+    assert!(page.contains(&format!("/my/details/{}", child.id)) && page.contains("Kid Patient"));
+    let (s, page) = b.get(&format!("/my/details/{}", child.id)).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("About Kid Patient") && page.contains("My own details"));
+    // The clinic's people use the chart instead.
+    let staff = app.create_user(&[Role::Staff]).await;
+    let s_browser = app.browser_login(&staff).await;
+    assert_eq!(s_browser.get(&own).await.0, 403);
 }

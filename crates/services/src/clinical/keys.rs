@@ -80,6 +80,12 @@ impl Services {
             }
             tx.commit().await?;
         }
+        let (answers, answers_current) = self.reseal_form_answers().await?;
+        report.resealed.insert("intake_assignments".into(), answers);
+        report.already_current.insert("intake_assignments".into(), answers_current);
+        let (files, files_current) = self.reseal_documents().await?;
+        report.resealed.insert("document_files".into(), files);
+        report.already_current.insert("document_files".into(), files_current);
         let mut tx = self.db().begin().await?;
         let total: u64 = report.resealed.values().sum();
         tx.audit(self.audit_entry(

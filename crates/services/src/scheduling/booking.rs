@@ -385,6 +385,9 @@ impl Services {
             Some(row.id.to_string()),
             format!("{} {} for patient {patient} at {}", row.number, row.status, row.starts_at),
         ));
+        if row.status != "held" {
+            self.assign_intake_on_booking(tx, row.service_id, row.id, patient, row.created_at).await?;
+        }
         // Series send one confirmation for all their appointments (see book_series).
         if row.status == "confirmed" && row.series_id.is_none() {
             let appt = crate::notifications::Appt {
@@ -428,6 +431,7 @@ impl Services {
             Some(id.to_string()),
             format!("patient {patient} joined {} ({} of {})", session.number, booked.len() + 1, session.capacity),
         ));
+        self.assign_intake_on_booking(tx, ServiceId(session.service_id), id, patient, now).await?;
         let appt = crate::notifications::Appt::of_row(&session);
         self.notify(tx, crate::notifications::Event::Booked, &[appt], Some(&[patient.0]), now).await?;
         Ok(id)
@@ -580,6 +584,12 @@ impl Services {
         {
             waitlist::set_offer_status(&mut tx, praxis_domain::WaitlistOfferId(offer.id), "accepted", now).await?;
             waitlist::set_entry_status(&mut tx, praxis_domain::WaitlistEntryId(offer.entry_id), "booked", now).await?;
+        }
+        if confirming_hold && matches!(to, AppointmentStatus::Confirmed | AppointmentStatus::Requested) {
+            for p in parts.iter().filter(|p| p.status == "booked") {
+                self.assign_intake_on_booking(&mut tx, ServiceId(row.service_id), id, PatientId(p.patient_id), now)
+                    .await?;
+            }
         }
         if to == AppointmentStatus::Confirmed {
             let appt = crate::notifications::Appt::of_row(&row);

@@ -4,6 +4,8 @@
 pub mod audit;
 pub mod auth;
 pub mod catalog;
+pub mod documents;
+pub mod forms;
 pub mod messages;
 pub mod patients;
 pub mod scheduling;
@@ -37,6 +39,8 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "clinical", description = "Clinical notes and assessments (providers treating the patient)"),
         (name = "scheduling", description = "Slot search, booking and the appointment workflow"),
         (name = "waitlist", description = "The waiting list and offers of freed times"),
+        (name = "documents", description = "Patient documents: upload, details, download (who sees what depends on the access level)"),
+        (name = "forms", description = "Intake questionnaires, their assignment to patients and the answers"),
         (name = "messages", description = "Email and SMS sent to patients: status, retry, cancel, preferences"),
     )
 )]
@@ -64,6 +68,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(scheduling::router())
         .merge(patients::router())
         .merge(messages::router())
+        .merge(documents::router())
+        .merge(forms::router())
 }
 
 /// The OpenAPI document.

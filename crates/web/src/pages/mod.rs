@@ -11,6 +11,7 @@ mod home;
 pub(crate) mod messages;
 pub(crate) mod patients;
 mod portal;
+mod portal_forms;
 mod profile;
 mod setup;
 
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(dashboard::router())
         .merge(messages::router())
         .merge(patients::router())
+        .merge(portal_forms::router())
 }
 
 /// The one stylesheet: the base plus each area's part, concatenated at compile time.
@@ -52,6 +54,7 @@ const STYLESHEET: &str = concat!(
     include_str!("../../static/setup.css"),
     include_str!("../../static/portal.css"),
     include_str!("../../static/patients.css"),
+    include_str!("../../static/documents_forms.css"),
 );
 
 async fn stylesheet() -> Response {
@@ -123,7 +126,10 @@ const SECTIONS: &[(&str, &str, fn(&Actor) -> bool)] = &[
     ("Waiting list", "/waitlist", |a| !a.roles.is_patient_only() && a.can(Permission::ManageWaitlist)),
     ("Book", "/book", |a| a.roles.has(praxis_domain::Role::Patient)),
     ("My appointments", "/my/appointments", |a| a.roles.has(praxis_domain::Role::Patient)),
+    ("Forms", "/my/forms", |a| a.roles.has(praxis_domain::Role::Patient)),
+    ("Documents", "/my/documents", |a| a.roles.has(praxis_domain::Role::Patient)),
     ("Messages", "/messages", |a| a.can(Permission::ViewMessages)),
+    ("My details", "/my/details", |a| a.roles.is_patient_only()),
     ("Message settings", "/my/message-preferences", |a| a.roles.is_patient_only()),
     ("Setup", "/setup", |a| a.can(Permission::ManageCatalog) || a.can(Permission::ManageAvailability)),
     ("Users", "/admin/users", |a| a.can(Permission::ManageUsers)),
@@ -195,6 +201,11 @@ pub fn zone_label(zone: &TimeZone) -> String {
 /// A timestamp for people: "21 Nov 2026, 14:05".
 pub fn fmt_time(t: Timestamp, zone: &TimeZone) -> String {
     t.to_zoned(zone.clone()).strftime("%-d %b %Y, %H:%M").to_string()
+}
+
+/// A day for people: "21 Nov 2026" (the local date of `t` in `zone`).
+pub fn fmt_day(t: Timestamp, zone: &TimeZone) -> String {
+    t.to_zoned(zone.clone()).strftime("%-d %b %Y").to_string()
 }
 
 /// Field errors for re-rendering a form.

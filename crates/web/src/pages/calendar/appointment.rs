@@ -15,7 +15,7 @@ use axum::{Extension, Router};
 use axum_extra::extract::Form;
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
-use praxis_domain::{AppointmentAction, AppointmentId, FieldError};
+use praxis_domain::{AppointmentAction, AppointmentId, AppointmentStatus, FieldError, PatientId};
 use praxis_services::scheduling::{
     AppointmentPanel, BookingDraft, BookingOptions, CancelRequest, LocalBooked, LocalBooking, OccurrenceOutcome,
     Repeat, SeriesMode, SeriesReport, SlotView, when,
@@ -112,6 +112,16 @@ struct HistoryView {
     text: String,
 }
 
+/// A patient on the appointment, linked to their chart.
+struct PatientLink {
+    id: PatientId,
+    name: String,
+    /// Their place was cancelled (group sessions).
+    cancelled: bool,
+    /// The reader may write a clinical note for this visit.
+    write_note: bool,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "appointment_detail.html")]
 struct DetailPage {
@@ -122,7 +132,7 @@ struct DetailPage {
     zone: String,
     status: String,
     chip_class: &'static str,
-    patients: Vec<String>,
+    patients: Vec<PatientLink>,
     service: String,
     provider: String,
     clinic: String,
@@ -143,6 +153,8 @@ struct DetailPage {
     back_href: String,
     /// The messages sent about this appointment (staff who may see them).
     messages: Option<Vec<crate::pages::messages::MessageLine>>,
+    /// The intake forms of the appointment's patients (answers for those who may read them).
+    intake: Vec<crate::pages::patients::forms::AssignmentView>,
 }
 
 fn action_view(a: AppointmentAction, first: bool) -> Option<ActionView> {
@@ -195,7 +207,12 @@ fn detail_page(
         patients: a
             .participants
             .iter()
-            .map(|p| if p.status == "booked" { p.name.clone() } else { format!("{} (place cancelled)", p.name) })
+            .map(|p| PatientLink {
+                id: p.patient_id,
+                name: p.name.clone(),
+                cancelled: p.status != "booked",
+                write_note: false,
+            })
             .collect(),
         service: a.service_name.clone(),
         provider: a.provider_name.clone(),
@@ -220,6 +237,7 @@ fn detail_page(
         back,
         back_href,
         messages: None,
+        intake: Vec::new(),
     }
 }
 
@@ -233,11 +251,30 @@ async fn detail(
     let id = parse_id(&id)?;
     let panel = st.svc.appointment_panel(&actor, id, parse_date(&q.day)).await?;
     let back = Back { v: q.v, d: q.d, p: q.p };
+    let visited = matches!(
+        panel.appointment.status,
+        AppointmentStatus::CheckedIn | AppointmentStatus::InProgress | AppointmentStatus::Completed
+    );
     let mut page = detail_page(&actor, &csrf, panel, back, None);
+    if visited {
+        for p in page.patients.iter_mut().filter(|p| !p.cancelled) {
+            p.write_note = st.svc.may_write_clinical(&actor, p.id).await?;
+        }
+    }
     if actor.can(praxis_domain::Permission::ViewMessages) {
         let items = st.svc.appointment_messages(&actor, id).await?;
         page.messages = Some(crate::pages::messages::lines(&items, &st.svc.settings().display_zone));
     }
+    let zone = st.svc.settings().display_zone.clone();
+    // Someone who may open the panel but not the appointment itself just sees no forms.
+    page.intake = st
+        .svc
+        .appointment_forms(&actor, id)
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|a| crate::pages::patients::forms::assignment_view(a, &zone))
+        .collect();
     Ok(page.into_response())
 }
 

@@ -1,10 +1,10 @@
 //! The chart's summary tab: details, guardians, consents, care team, appointments and the
 //! latest notes, with the small forms that change them.
 
-use super::{ChartHeader, chart_layout, form_date, header_of, is_office, sex_label};
+use super::{ChartHeader, ConsentView, chart_layout, consent_views, form_date, header_of, is_office, sex_label};
 use crate::csrf::CsrfToken;
 use crate::extract::PageActor;
-use crate::pages::{FormErrors, PageResult, fmt_time};
+use crate::pages::{FormErrors, PageResult, fmt_day, fmt_time};
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -40,14 +40,6 @@ struct GuardianView {
     name: String,
     email: String,
     relationship: String,
-}
-
-struct ConsentView {
-    id: String,
-    label: String,
-    given: String,
-    withdrawn: Option<String>,
-    note: String,
 }
 
 struct AppointmentView {
@@ -155,19 +147,7 @@ async fn render(
             relationship: g.relationship,
         })
         .collect();
-    let consents = st
-        .svc
-        .consents(actor, id)
-        .await?
-        .into_iter()
-        .map(|c| ConsentView {
-            id: c.id.to_string(),
-            label: c.kind_label,
-            given: c.given_at.to_zoned(zone.clone()).strftime("%-d %b %Y").to_string(),
-            withdrawn: c.withdrawn_at.map(|t| t.to_zoned(zone.clone()).strftime("%-d %b %Y").to_string()),
-            note: c.note,
-        })
-        .collect();
+    let consents = consent_views(st, actor, id).await?;
     let all_providers = st.svc.list_providers(actor).await?;
     let team_ids = st.svc.care_team(actor, id).await?;
     let care_team = all_providers.iter().filter(|p| team_ids.contains(&p.id)).map(|p| p.name.clone()).collect();
@@ -207,7 +187,7 @@ async fn render(
         layout,
         header,
         sex: p.sex.as_deref().map(sex_label).unwrap_or(""),
-        registered: p.created_at.to_zoned(zone.clone()).strftime("%-d %b %Y").to_string(),
+        registered: fmt_day(p.created_at, &zone),
         archived_at: p.archived_at.map(|t| fmt_time(t, &zone)).unwrap_or_default(),
         guardians,
         consents,

@@ -1,11 +1,15 @@
 //! Patient pages for the clinic's people: the list with search and filters, registering
 //! and editing a patient, and the chart (summary, notes, forms, documents tabs). What a
 //! page offers depends on the user's roles; every action is checked again by the service.
+//! Patients and guardians see their own record under "My details" (`mine`).
 
 mod chart;
+pub(crate) mod documents;
+pub(crate) mod forms;
+mod mine;
 mod notes;
 
-use super::{FormErrors, Layout, PageError, PageResult, Pager, query_string};
+use super::{FormErrors, Layout, PageError, PageResult, Pager, fmt_day, query_string};
 use crate::csrf::CsrfToken;
 use crate::extract::PageActor;
 use crate::state::AppState;
@@ -32,6 +36,9 @@ pub(super) fn router() -> Router<AppState> {
         .route("/patients/{id}/edit", get(edit_page).post(edit))
         .merge(chart::router())
         .merge(notes::router())
+        .merge(mine::router())
+        .merge(documents::router())
+        .merge(forms::router())
 }
 
 /// One tab of the chart.
@@ -119,6 +126,38 @@ pub(crate) fn chart_layout(actor: &Actor, csrf: &CsrfToken, header: &ChartHeader
         layout.crumbs.push((page.to_string(), String::new()));
     }
     layout
+}
+
+/// A consent as the chart and "My details" show it.
+pub(crate) struct ConsentView {
+    /// Id.
+    pub id: String,
+    /// What it covers.
+    pub label: String,
+    /// Given on.
+    pub given: String,
+    /// Withdrawn on.
+    pub withdrawn: Option<String>,
+    /// How it was given.
+    pub note: String,
+}
+
+/// A patient's consents, ready to show.
+pub(crate) async fn consent_views(st: &AppState, actor: &Actor, id: PatientId) -> Result<Vec<ConsentView>, PageError> {
+    let zone = st.svc.settings().display_zone.clone();
+    Ok(st
+        .svc
+        .consents(actor, id)
+        .await?
+        .into_iter()
+        .map(|c| ConsentView {
+            id: c.id.to_string(),
+            label: c.kind_label,
+            given: fmt_day(c.given_at, &zone),
+            withdrawn: c.withdrawn_at.map(|t| fmt_day(t, &zone)),
+            note: c.note,
+        })
+        .collect())
 }
 
 /// Parses a date typed in a form (`YYYY-MM-DD` from a date input); blank is `None`.
@@ -249,10 +288,7 @@ async fn list(
             born: born_label(p.date_of_birth, today),
             phone: p.phone.clone().unwrap_or_default(),
             email: p.email.clone().unwrap_or_default(),
-            last_visit: p
-                .last_visit_at
-                .map(|t| t.to_zoned(zone.clone()).strftime("%-d %b %Y").to_string())
-                .unwrap_or_default(),
+            last_visit: p.last_visit_at.map(|t| fmt_day(t, &zone)).unwrap_or_default(),
             archived: !p.active,
         })
         .collect();

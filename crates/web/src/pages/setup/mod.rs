@@ -7,6 +7,7 @@
 
 mod availability;
 mod clinics;
+mod forms;
 mod money;
 mod providers;
 mod services;
@@ -37,6 +38,7 @@ pub(super) fn router() -> Router<AppState> {
         .merge(services::router())
         .merge(providers::router())
         .merge(availability::router())
+        .merge(forms::router())
 }
 
 /// A frame for a setup page: "Home › Setup › … › title".
@@ -292,6 +294,15 @@ async fn hub(
             "Appointment types: length, price, buffers, group size and booking rules.",
         ));
         cards.push(card("Specialties", "/setup/specialties", specialties, "How services and providers are grouped."));
+    }
+    if actor.can(Permission::ManageForms) {
+        let forms = st.svc.list_forms(&actor).await?.len();
+        cards.push(HubCard {
+            title: "Intake forms".into(),
+            href: "/setup/forms".into(),
+            count: Some(forms),
+            text: "Questionnaires patients fill in before their first visit.",
+        });
     }
     let mut note = None;
     if actor.roles.scope(Permission::ManageAvailability) == Some(Scope::Own)
