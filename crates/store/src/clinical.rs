@@ -115,16 +115,48 @@ pub async fn get_for_update(tx: &mut Tx, id: Uuid) -> StoreResult<Option<NoteRow
     tx.fetch_optional(dynamic_sql(format!("{SELECT} WHERE n.id = $1{lock}")).bind(id)).await
 }
 
-/// A patient's notes, newest first.
-pub async fn for_patient(db: &Db, patient: PatientId, limit: i64) -> StoreResult<Vec<NoteRow>> {
-    db.fetch_all(
-        dynamic_sql(format!(
-            "{SELECT} WHERE n.patient_id = $1 ORDER BY n.created_at DESC, n.id DESC LIMIT {}",
-            limit.clamp(1, 5000)
-        ))
-        .bind(patient),
-    )
-    .await
+/// Which of a patient's notes a list shows.
+#[derive(Clone, Copy, Debug)]
+pub struct NoteListFilter<'a> {
+    /// Only this kind (`progress`, `therapy_session`, `assessment`).
+    pub kind: Option<&'a str>,
+    /// Drafts are shown only to their author: this provider's drafts are included.
+    pub drafts_of: Option<Uuid>,
+}
+
+fn list_where(f: &NoteListFilter<'_>) -> String {
+    let mut w = String::from("n.patient_id = $1 AND (n.status = 'signed' OR n.author_provider_id = $2)");
+    if f.kind.is_some() {
+        w.push_str(" AND n.kind = $3");
+    }
+    w
+}
+
+/// A page of a patient's notes, newest first, and how many there are in all.
+pub async fn for_patient(
+    db: &Db,
+    patient: PatientId,
+    f: NoteListFilter<'_>,
+    offset: i64,
+    limit: i64,
+) -> StoreResult<(Vec<NoteRow>, i64)> {
+    // A provider id nobody has stands for "no drafts".
+    let drafts_of = f.drafts_of.unwrap_or(Uuid::nil());
+    let w = list_where(&f);
+    let mut count = dynamic_sql(format!("SELECT COUNT(*) FROM clinical_notes n WHERE {w}")).bind(patient).bind(drafts_of);
+    let mut rows = dynamic_sql(format!(
+        "{SELECT} WHERE {w} ORDER BY n.created_at DESC, n.id DESC LIMIT {} OFFSET {}",
+        limit.clamp(1, 1000),
+        offset.max(0)
+    ))
+    .bind(patient)
+    .bind(drafts_of);
+    if let Some(k) = f.kind {
+        count = count.bind(k.to_string());
+        rows = rows.bind(k.to_string());
+    }
+    let (total,): (i64,) = db.fetch_one(count).await?;
+    Ok((db.fetch_all(rows).await?, total))
 }
 
 /// An amendment.

@@ -55,7 +55,10 @@ async fn a_note_is_drafted_signed_locked_and_amended_beside_the_original() {
     assert_eq!(get(&app, &other, &note).await.0, 404, "a draft is its author's");
     assert_eq!(put(&app, &other, &note, json!({"content": {"text": "Mine now"}})).await.0, 403);
     let (_, list) = get(&app, &other, &notes).await;
-    assert_eq!(list.as_array().unwrap().len(), 0, "drafts are not in others' lists");
+    assert_eq!(list["items"].as_array().unwrap().len(), 0, "drafts are not in others' lists");
+    assert_eq!(list["total"], 0, "nor in their counts");
+    let (_, mine) = get(&app, &provider, &notes).await;
+    assert_eq!((mine["items"].as_array().unwrap().len(), mine["total"].as_i64()), (1, Some(1)), "the author's draft is");
     assert_eq!(post(&app, &other, &format!("{note}/sign"), json!({})).await.0, 403);
 
     // Signing locks it for good.
@@ -98,12 +101,60 @@ async fn a_note_is_drafted_signed_locked_and_amended_beside_the_original() {
     assert_eq!(amended["amendments"][0]["reason"], "Late entry");
     assert_eq!(amended["amendments"][0]["text"], "Also reported poor sleep.");
     let (_, list) = get(&app, &other, &notes).await;
-    assert_eq!(list[0]["amendments"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["amendments"].as_array().unwrap().len(), 1);
     for action in ["clinical.note_create", "clinical.note_update", "clinical.note_sign", "clinical.note_amend"] {
         assert_eq!(audited(&app, action).await.len(), 1, "{action}");
     }
     assert!(!audited(&app, "clinical.note_read").await.is_empty(), "reads are audited");
     assert!(!audited(&app, "clinical.notes_read").await.is_empty(), "list reads are audited");
+}
+
+#[tokio::test]
+async fn a_long_record_comes_a_page_at_a_time_and_by_kind() {
+    let app = TestApp::spawn().await;
+    let (f, provider, _) = treating(&app).await;
+    let notes = format!("/api/v1/patients/{}/notes", f.patient.id);
+    for i in 0..23 {
+        let body = if i % 10 == 0 {
+            json!({"kind": "therapy_session", "content": {"observations": format!("Session {i}")}})
+        } else {
+            json!({"kind": "progress", "content": {"text": format!("Note {i}")}})
+        };
+        let (s, n) = post(&app, &provider, &notes, body).await;
+        assert_eq!(s, 201, "{n}");
+        if i != 22 {
+            post(&app, &provider, &format!("/api/v1/notes/{}/sign", n["id"].as_str().unwrap()), json!({})).await;
+        }
+    }
+    // Newest first, a page at a time, with the total.
+    let (s, p1) = get(&app, &provider, &format!("{notes}?per_page=10")).await;
+    assert_eq!(s, 200, "{p1}");
+    assert_eq!((p1["total"].as_i64(), p1["items"].as_array().unwrap().len()), (Some(23), 10));
+    assert_eq!(p1["items"][0]["content"]["text"], "Note 22", "the author's own draft is first");
+    let (_, p3) = get(&app, &provider, &format!("{notes}?per_page=10&page=3")).await;
+    assert_eq!(p3["items"].as_array().unwrap().len(), 3);
+    assert_eq!(p3["items"][2]["content"]["observations"], "Session 0");
+    // By kind.
+    let (_, sessions) = get(&app, &provider, &format!("{notes}?kind=therapy_session")).await;
+    assert_eq!(sessions["total"], 3);
+    let (s, body) = get(&app, &provider, &format!("{notes}?kind=letters")).await;
+    assert_eq!(s, 422, "{body}");
+    // An administrator sees the signed notes only: the draft is not counted.
+    let (_, admin) = app.user_with_token(Role::Admin).await;
+    let (_, all) = get(&app, &admin, &notes).await;
+    assert_eq!(all["total"], 22);
+
+    // The notes tab pages too, and stays light.
+    let b = app.browser_login(&f.provider_user).await;
+    let tab = format!("/patients/{}/notes", f.patient.id);
+    let (s, page) = b.get(&tab).await;
+    assert_eq!(s, 200);
+    assert!(page.contains("1–20 of 23") && page.contains("Note 22") && !page.contains("Session 0"), "{page}");
+    assert!(page.contains(&format!("href=\"{tab}?page=2\"")), "{page}");
+    let (_, page) = b.get(&format!("{tab}?page=2")).await;
+    assert!(page.contains("21–23 of 23") && page.contains("Session 0") && !page.contains("Note 22"));
+    let (_, page) = b.get(&format!("{tab}?kind=therapy_session")).await;
+    assert!(page.contains("1–3 of 3") && page.contains("Session 10") && !page.contains("Note 21"));
 }
 
 #[tokio::test]

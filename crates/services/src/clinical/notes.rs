@@ -6,6 +6,7 @@ use crate::Services;
 use crate::actor::Actor;
 use crate::crypto::aad;
 use crate::error::{ServiceError, ServiceResult};
+use crate::users::{Page, PageRequest};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use praxis_domain::{AppointmentId, PatientId, ProviderId, Validation};
@@ -30,6 +31,11 @@ pub enum NoteKind {
 impl NoteKind {
     /// Every kind, in the order pages offer them.
     pub const ALL: [NoteKind; 3] = [NoteKind::Progress, NoteKind::TherapySession, NoteKind::Assessment];
+
+    /// From the stored code (`progress`, `therapy_session`, `assessment`).
+    pub fn parse(s: &str) -> Option<NoteKind> {
+        NoteKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
 
     /// The kind in words.
     pub fn label(self) -> &'static str {
@@ -569,16 +575,20 @@ impl Services {
         Ok(note)
     }
 
-    /// A patient's notes and assessments, newest first (drafts only their author's). The
-    /// read is audited.
-    pub async fn patient_notes(&self, actor: &Actor, patient: PatientId, limit: i64) -> ServiceResult<Vec<Note>> {
+    /// A page of a patient's notes and assessments, newest first, optionally of one kind
+    /// (drafts only to their author). The read is audited.
+    pub async fn patient_notes(
+        &self,
+        actor: &Actor,
+        patient: PatientId,
+        kind: Option<NoteKind>,
+        page: PageRequest,
+    ) -> ServiceResult<Page<Note>> {
         self.require_clinical_read(actor, patient).await?;
         let me = self.actor_provider(actor).await?;
-        let rows: Vec<NoteRow> = clinical::for_patient(self.db(), patient, limit)
-            .await?
-            .into_iter()
-            .filter(|r| r.status == "signed" || me.is_some_and(|m| m.0 == r.author_provider_id))
-            .collect();
+        let filter = clinical::NoteListFilter { kind: kind.map(NoteKind::as_str), drafts_of: me.map(|m| m.0) };
+        let (rows, total) =
+            clinical::for_patient(self.db(), patient, filter, page.offset(), page.per_page).await?;
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let amendments = clinical::amendments(self.db(), &ids).await?;
         let notes = rows.into_iter().map(|r| self.note_view(r, &amendments)).collect::<ServiceResult<Vec<_>>>()?;
@@ -590,7 +600,7 @@ impl Services {
             format!("read {} note(s)", notes.len()),
         )
         .await?;
-        Ok(notes)
+        Ok(Page { items: notes, total, page: page.page, per_page: page.per_page })
     }
 
     /// Records a read of clinical content in the audit log (its own small transaction).

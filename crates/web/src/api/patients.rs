@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use praxis_domain::{PatientId, ProviderId, UserId};
-use praxis_services::clinical::{NewNote, Note};
+use praxis_services::clinical::{NewNote, Note, NoteKind};
 use praxis_services::patients::{Consent, ConsentInput, Guardian, NewPatient, Patient, PatientQuery};
 use praxis_services::users::PageRequest;
 use serde::{Deserialize, Serialize};
@@ -238,21 +238,36 @@ async fn add_to_care_team(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct NotesQuery {
-    /// At most this many (default 100).
-    limit: Option<i64>,
+    /// Only this kind: `progress`, `therapy_session` or `assessment`.
+    kind: Option<String>,
+    /// Page number, from 1.
+    page: Option<i64>,
+    /// Notes per page (default 50, at most 200).
+    per_page: Option<i64>,
 }
 
-/// A patient's notes and assessments, newest first (providers who treat the patient,
-/// administrators). Audited.
+/// A patient's notes and assessments, newest first, a page at a time (providers who
+/// treat the patient, administrators). Drafts only to their author. Audited.
 #[utoipa::path(get, path = "/api/v1/patients/{id}/notes", tag = "clinical", security(("bearer" = [])), params(("id" = String, Path), NotesQuery),
-    responses((status = 200, body = Vec<Note>), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ)))]
+    responses((status = 200, body = PageOf<Note>), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ)))]
 async fn patient_notes(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
     ApiPath(id): ApiPath<PatientId>,
     ApiQuery(q): ApiQuery<NotesQuery>,
-) -> ApiResult<Json<Vec<Note>>> {
-    Ok(Json(st.svc.patient_notes(&a, id, q.limit.unwrap_or(100).clamp(1, 1000)).await?))
+) -> ApiResult<Json<PageOf<Note>>> {
+    let kind = match q.kind.as_deref().map(str::trim).filter(|k| !k.is_empty()) {
+        None => None,
+        Some(k) => Some(NoteKind::parse(k).ok_or_else(|| {
+            Problem::from(praxis_services::ServiceError::invalid(
+                "kind",
+                "invalid",
+                "Use progress, therapy_session or assessment.",
+            ))
+        })?),
+    };
+    let page = PageRequest::new(q.page, q.per_page);
+    Ok(Json(st.svc.patient_notes(&a, id, kind, page).await?.into()))
 }
 
 /// Write a draft note or assessment (providers who treat the patient).

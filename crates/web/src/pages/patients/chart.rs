@@ -160,8 +160,9 @@ async fn render(
     let (upcoming, past, past_total) = appointments(st, actor, id, now).await?;
     let notes = if clinical {
         st.svc
-            .patient_notes(actor, id, 5)
+            .patient_notes(actor, id, None, praxis_services::users::PageRequest::new(Some(1), Some(5)))
             .await?
+            .items
             .into_iter()
             .map(|n| NoteLine {
                 id: n.id.to_string(),

@@ -4,7 +4,7 @@
 use super::{ChartHeader, chart_header, chart_layout, form_date};
 use crate::csrf::CsrfToken;
 use crate::extract::PageActor;
-use crate::pages::{FormErrors, Layout, PageError, PageResult, fmt_time};
+use crate::pages::{FormErrors, Layout, PageError, PageResult, Pager, fmt_time, query_string};
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -33,8 +33,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/notes/{id}/amend", post(amend))
 }
 
-/// How many notes the timeline shows at most.
-const TIMELINE_LIMIT: i64 = 1000;
+/// Notes per page of the timeline (keeps the page light however long the record).
+const TIMELINE_PAGE: i64 = 20;
 
 fn kind_label(n: &Note) -> &'static str {
     match n.assessment_kind {
@@ -131,7 +131,7 @@ struct TimelinePage {
     notes: Vec<NoteView>,
     kind: String,
     may_write: bool,
-    total: usize,
+    pager: Pager,
 }
 
 #[derive(Deserialize)]
@@ -139,6 +139,7 @@ struct TimelineQuery {
     #[serde(default)]
     kind: String,
     msg: Option<String>,
+    page: Option<i64>,
 }
 
 async fn timeline(
@@ -149,11 +150,18 @@ async fn timeline(
     Query(q): Query<TimelineQuery>,
 ) -> PageResult {
     let header = chart_header(&st, &actor, id, "notes").await?;
-    let notes = st.svc.patient_notes(&actor, id, TIMELINE_LIMIT).await?;
+    // An unknown kind in the address shows everything rather than an error page.
+    let kind = NoteKind::parse(&q.kind);
+    let kind_code = kind.map(NoteKind::as_str).unwrap_or("");
+    let page = st.svc.patient_notes(&actor, id, kind, PageRequest::new(q.page, Some(TIMELINE_PAGE))).await?;
     let zone = st.svc.settings().display_zone.clone();
-    let total = notes.len();
-    let notes =
-        notes.iter().filter(|n| q.kind.is_empty() || n.kind.as_str() == q.kind).map(|n| note_view(n, &zone)).collect();
+    let pager = Pager {
+        page: page.page,
+        per_page: page.per_page,
+        total: page.total,
+        base: format!("/patients/{id}/notes{}", query_string(&[("kind", kind_code)])),
+    };
+    let notes = page.items.iter().map(|n| note_view(n, &zone)).collect();
     let mut layout = chart_layout(&actor, &csrf, &header, "Notes").zone(&zone);
     if q.msg.as_deref() == Some("deleted") {
         layout = layout.notice("ok", "The draft was discarded.");
@@ -162,9 +170,9 @@ async fn timeline(
         layout,
         header,
         notes,
-        kind: q.kind,
+        kind: kind_code.to_string(),
         may_write: st.svc.may_write_clinical(&actor, id).await?,
-        total,
+        pager,
     }
     .into_response())
 }
