@@ -384,9 +384,38 @@ impl Services {
         Ok(Patient::from_row(row))
     }
 
+    /// Puts a refused registration or change on the audit record (which fields were
+    /// wrong and why, not what was typed), then answers with the refusal.
+    async fn audit_refusal<T>(
+        &self,
+        actor: &Actor,
+        action: &str,
+        id: Option<PatientId>,
+        result: ServiceResult<T>,
+    ) -> ServiceResult<T> {
+        let why = match &result {
+            Err(ServiceError::Validation(v)) => {
+                v.iter().map(|f| format!("{} {}", f.field, f.code)).collect::<Vec<_>>().join(", ")
+            }
+            Err(ServiceError::Conflict { code, .. }) => (*code).to_string(),
+            _ => return result,
+        };
+        let Err(err) = result else { return result };
+        let what = id.map(|p| format!("patient {p}")).unwrap_or_else(|| "a new patient".into());
+        Err(self
+            .denied(actor, action, "patient", id.map(|p| p.to_string()), &format!("refused ({why}) for {what}"), err)
+            .await)
+    }
+
     /// Registers a patient (staff, providers, administrators). A probable duplicate
-    /// (same name and date of birth) answers 409 unless `confirm_duplicate` is set.
+    /// (same name and date of birth) answers 409 unless `confirm_duplicate` is set. A
+    /// refusal is audited.
     pub async fn create_patient(&self, actor: &Actor, input: NewPatient) -> ServiceResult<Patient> {
+        let result = self.create_patient_checked(actor, input).await;
+        self.audit_refusal(actor, "patient.create_refused", None, result).await
+    }
+
+    async fn create_patient_checked(&self, actor: &Actor, input: NewPatient) -> ServiceResult<Patient> {
         if actor.require(Permission::ManagePatients)? != Scope::All {
             return Err(ServiceError::Forbidden);
         }
@@ -473,8 +502,13 @@ impl Services {
 
     /// Replaces a patient's details (staff, providers, administrators; patients and
     /// guardians the contact details of their own record). The record number and history
-    /// stay.
+    /// stay. A refusal is audited.
     pub async fn update_patient(&self, actor: &Actor, id: PatientId, input: NewPatient) -> ServiceResult<Patient> {
+        let result = self.update_patient_checked(actor, id, input).await;
+        self.audit_refusal(actor, "patient.update_refused", Some(id), result).await
+    }
+
+    async fn update_patient_checked(&self, actor: &Actor, id: PatientId, input: NewPatient) -> ServiceResult<Patient> {
         let current = self.require_patient(actor, id).await?;
         let mut v = Validation::new();
         let mut row = self.patient_row(&input, &mut v);

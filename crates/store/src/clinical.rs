@@ -143,7 +143,8 @@ pub async fn for_patient(
     // A provider id nobody has stands for "no drafts".
     let drafts_of = f.drafts_of.unwrap_or(Uuid::nil());
     let w = list_where(&f);
-    let mut count = dynamic_sql(format!("SELECT COUNT(*) FROM clinical_notes n WHERE {w}")).bind(patient).bind(drafts_of);
+    let mut count =
+        dynamic_sql(format!("SELECT COUNT(*) FROM clinical_notes n WHERE {w}")).bind(patient).bind(drafts_of);
     let mut rows = dynamic_sql(format!(
         "{SELECT} WHERE {w} ORDER BY n.created_at DESC, n.id DESC LIMIT {} OFFSET {}",
         limit.clamp(1, 1000),

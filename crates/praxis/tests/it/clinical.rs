@@ -58,7 +58,11 @@ async fn a_note_is_drafted_signed_locked_and_amended_beside_the_original() {
     assert_eq!(list["items"].as_array().unwrap().len(), 0, "drafts are not in others' lists");
     assert_eq!(list["total"], 0, "nor in their counts");
     let (_, mine) = get(&app, &provider, &notes).await;
-    assert_eq!((mine["items"].as_array().unwrap().len(), mine["total"].as_i64()), (1, Some(1)), "the author's draft is");
+    assert_eq!(
+        (mine["items"].as_array().unwrap().len(), mine["total"].as_i64()),
+        (1, Some(1)),
+        "the author's draft is"
+    );
     assert_eq!(post(&app, &other, &format!("{note}/sign"), json!({})).await.0, 403);
 
     // Signing locks it for good.

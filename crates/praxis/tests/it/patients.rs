@@ -115,6 +115,11 @@ async fn bad_patient_input_is_refused_and_nothing_is_written() {
     assert!(res.status().is_client_error(), "{}", res.status());
     assert_eq!(res.headers()["content-type"], "application/problem+json");
     assert_eq!(count(&app, "SELECT COUNT(*) FROM patients").await, before, "nothing written");
+    // Each refusal is on the audit record: which field and why, never what was typed.
+    let refused = audited(&app, "patient.create_refused").await;
+    assert_eq!(refused.len(), 8, "{refused:?}");
+    assert!(refused.iter().any(|r| r.contains("date_of_birth")), "{refused:?}");
+    assert!(!refused.iter().any(|r| r.contains("not-an-email") || r.contains("<script>")), "{refused:?}");
     // Editing keeps the same rules.
     let (_, p) = post(&app, &staff, "/api/v1/patients", json!({"given_name": "Cleo", "family_name": "Diaz"})).await;
     let path = format!("/api/v1/patients/{}", p["id"].as_str().unwrap());
@@ -122,6 +127,7 @@ async fn bad_patient_input_is_refused_and_nothing_is_written() {
     assert_eq!(s, 422);
     let (_, still) = get(&app, &staff, &path).await;
     assert_eq!(still["email"], Value::Null, "unchanged");
+    assert_eq!(audited(&app, "patient.update_refused").await.len(), 1);
 }
 
 #[tokio::test]

@@ -587,8 +587,7 @@ impl Services {
         self.require_clinical_read(actor, patient).await?;
         let me = self.actor_provider(actor).await?;
         let filter = clinical::NoteListFilter { kind: kind.map(NoteKind::as_str), drafts_of: me.map(|m| m.0) };
-        let (rows, total) =
-            clinical::for_patient(self.db(), patient, filter, page.offset(), page.per_page).await?;
+        let (rows, total) = clinical::for_patient(self.db(), patient, filter, page.offset(), page.per_page).await?;
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let amendments = clinical::amendments(self.db(), &ids).await?;
         let notes = rows.into_iter().map(|r| self.note_view(r, &amendments)).collect::<ServiceResult<Vec<_>>>()?;
