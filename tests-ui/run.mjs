@@ -286,6 +286,54 @@ scenario("a provider writes, signs and amends a progress note on a patient's cha
   await page.close();
 });
 
+scenario("an admin builds an intake form, the patient fills it in and the answers reach the chart", async ({ browser, base }) => {
+  const admin = await browser.newPage();
+  await login(admin, base, "admin");
+  await admin.goto(`${base}/setup/forms`);
+  await admin.getByRole("link", { name: "New intake form" }).click();
+  await admin.getByLabel("Name").fill("Sleep diary");
+  await admin.locator("#q0-label").fill("How did you sleep this week?");
+  await admin.locator("#q0-kind").selectOption("text");
+  await admin.locator("[name='q0.required']").check();
+  await admin.locator("#q1-label").fill("How rested do you feel?");
+  await admin.locator("#q1-kind").selectOption("scale");
+  await admin.locator("[name='q1.required']").check();
+  await admin.getByRole("button", { name: "Save form" }).click();
+  await admin.waitForURL(/\/setup\/forms\/[0-9a-f-]+\?saved=1/);
+  assert.match(await admin.textContent("body"), /Current version: 1/);
+  await shot(admin, "16-admin-form-builder");
+  // Sent to the demo patient from their chart.
+  await admin.goto(`${base}/patients`);
+  await admin.getByLabel("Name, phone, email or record number").fill("sam patient");
+  await admin.getByRole("button", { name: "Search" }).click();
+  await admin.getByRole("link", { name: "Patient, Sam" }).click();
+  await admin.getByRole("link", { name: "Forms", exact: true }).click();
+  const chartForms = admin.url();
+  await admin.getByLabel("Form", { exact: true }).selectOption({ label: "Sleep diary" });
+  await admin.getByRole("button", { name: "Send to the patient" }).click();
+  await admin.locator("article.df-form h3", { hasText: "Sleep diary" }).waitFor();
+
+  const patient = await browser.newPage();
+  await login(patient, base, "patient");
+  await patient.goto(`${base}/my/forms`);
+  await patient.getByRole("link", { name: "Fill in Sleep diary" }).click();
+  await patient.getByLabel(/How did you sleep this week/).fill("Woke twice most nights.");
+  await patient.getByRole("button", { name: "Send my answers" }).click();
+  assert.match(await patient.textContent("body"), /Some answers need attention[\s\S]*Choose an answer/);
+  assert.equal(await patient.getByLabel(/How did you sleep this week/).inputValue(), "Woke twice most nights.", "kept");
+  await patient.locator("fieldset", { hasText: "How rested do you feel?" }).getByLabel("6", { exact: true }).check();
+  await patient.getByRole("button", { name: "Send my answers" }).click();
+  await patient.waitForURL(/\/my\/forms\?msg=sent/);
+  await shot(patient, "17-patient-forms-sent");
+
+  await admin.goto(chartForms);
+  const body = await admin.textContent("body");
+  assert.match(body, /Woke twice most nights/);
+  await shot(admin, "18-chart-form-answers");
+  await admin.close();
+  await patient.close();
+});
+
 async function main() {
   const server = await startServer();
   const browser = await chromium.launch({

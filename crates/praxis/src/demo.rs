@@ -626,8 +626,9 @@ async fn seed_everything(s: &Services, clock: &SeedClock, now: Timestamp) -> Res
         for offset in -28..=28 {
             let Ok(date) = today.checked_add(offset.days()) else { continue };
             let day_start = date.to_zoned(plan.zone.clone()).map(|z| z.timestamp()).unwrap_or(now);
-            // Ask the engine for the day's free times as they were a week before.
-            clock.set(day_start.saturating_sub(SignedDuration::from_hours(24 * 7)).unwrap_or(day_start));
+            // Ask the engine for the day's free times as they were a week before (never
+            // later than now: nothing is booked in the future).
+            clock.set(day_start.saturating_sub(SignedDuration::from_hours(24 * 7)).unwrap_or(day_start).min(now));
             for (service, minutes) in &plan.services {
                 if *service == group.id {
                     continue;
@@ -670,7 +671,7 @@ async fn seed_everything(s: &Services, clock: &SeedClock, now: Timestamp) -> Res
     for week in -3..=3i64 {
         let tuesday = next_weekday(today, Tuesday, 0).checked_add((week * 7).days()).unwrap_or(today);
         let Ok(start) = tuesday.at(16, 30, 0, 0).to_zoned(sophie.zone.clone()).map(|z| z.timestamp()) else { continue };
-        clock.set(start.saturating_sub(SignedDuration::from_hours(24 * 7)).unwrap_or(start));
+        clock.set(start.saturating_sub(SignedDuration::from_hours(24 * 7)).unwrap_or(start).min(now));
         let n = 3 + dice.below(3) as usize;
         let mut first = None;
         for _ in 0..n {
