@@ -64,7 +64,7 @@ pub fn lockout_after(failures: i64, limit: i64, now: Timestamp, lockout: SignedD
     (failures >= limit).then(|| now.saturating_add(lockout).unwrap_or(now))
 }
 
-fn retry_after(until: Timestamp, now: Timestamp) -> u64 {
+pub(crate) fn retry_after(until: Timestamp, now: Timestamp) -> u64 {
     let secs = until.duration_since(now).as_secs();
     u64::try_from(secs).unwrap_or(0).max(1)
 }

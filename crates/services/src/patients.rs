@@ -1072,10 +1072,44 @@ pub struct Registration {
 }
 
 impl Services {
+    /// Counts a self-registration attempt from the client's address; past the limit the
+    /// address waits (429 with how long), and the lock-out is audited.
+    async fn count_registration_attempt(&self, ctx: &crate::RequestContext) -> ServiceResult<()> {
+        use praxis_store::throttle;
+        let limits = self.settings().login_limits;
+        let now = self.now();
+        let key = format!("register:{}", ctx.client_ip.as_deref().unwrap_or("unknown"));
+        if let Some(until) = throttle::locked_until(self.db(), [&key, &key], now).await? {
+            return Err(ServiceError::RateLimited { retry_after_secs: crate::auth::retry_after(until, now) });
+        }
+        let floor = now.saturating_sub(limits.registration_window).unwrap_or(now);
+        let mut tx = self.db().begin().await?;
+        let attempts = throttle::record_failure(&mut tx, &key, now, floor).await?;
+        if attempts > limits.registrations_per_address {
+            let until = now.saturating_add(limits.registration_window).unwrap_or(now);
+            throttle::lock(&mut tx, &key, until).await?;
+            tx.audit(self.audit_entry(
+                &Actor::anonymous("unknown", ctx.clone()),
+                "patient.register_throttled",
+                "request",
+                ctx.request_id.clone(),
+                format!(
+                    "{attempts} self-registrations from one address in {} min; refused until {until}",
+                    limits.registration_window.as_mins()
+                ),
+            ));
+            tx.commit().await?;
+            return Err(ServiceError::RateLimited { retry_after_secs: crate::auth::retry_after(until, now) });
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     /// Self-registration: creates a portal account with the patient role and the patient's
     /// record in one transaction. A taken email answers 409.
     #[tracing::instrument(skip_all)]
     pub async fn register_patient(&self, ctx: &crate::RequestContext, input: Registration) -> ServiceResult<Patient> {
+        self.count_registration_attempt(ctx).await?;
         let mut v = Validation::new();
         let email = v.check("email", Email::parse(&input.email));
         let password = v.check("password", praxis_domain::values::NewPassword::parse(&input.password));

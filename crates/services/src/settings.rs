@@ -16,6 +16,12 @@ pub struct LoginLimits {
     pub window: SignedDuration,
     /// Length of a lock-out.
     pub lockout: SignedDuration,
+    /// Portal self-registrations accepted from one client address per
+    /// `registration_window` (attempts count, accepted or not), so a script cannot fill
+    /// the patient list; a front-desk tablet behind one address still fits.
+    pub registrations_per_address: i64,
+    /// The window for `registrations_per_address` (also how long the address then waits).
+    pub registration_window: SignedDuration,
 }
 
 impl Default for LoginLimits {
@@ -25,6 +31,8 @@ impl Default for LoginLimits {
             ip_failures: 50,
             window: SignedDuration::from_mins(15),
             lockout: SignedDuration::from_mins(15),
+            registrations_per_address: 20,
+            registration_window: SignedDuration::from_hours(1),
         }
     }
 }

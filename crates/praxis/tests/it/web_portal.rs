@@ -357,3 +357,33 @@ async fn the_dashboard_shows_today_rates_and_charts_for_staff_only() {
     let patient = app.browser_login(&f.patient_user).await;
     assert_eq!(patient.get("/dashboard").await.0, 403);
 }
+
+#[tokio::test]
+async fn one_address_cannot_register_patients_without_end() {
+    let app = TestApp::spawn().await;
+    let b = Browser::anonymous(&app);
+    let before = crate::patients::count(&app, "SELECT COUNT(*) FROM patients").await;
+    // Every attempt counts, accepted or not: twenty are answered as usual…
+    for _ in 0..20 {
+        let (s, _, _) = b.post_form("/register", "/register", &[("given_name", "Bot")]).await;
+        assert_eq!(s, 422);
+    }
+    // …then the address waits, told so on the form, and nothing is written.
+    let (s, _, page) = b
+        .post_form(
+            "/register",
+            "/register",
+            &[
+                ("given_name", "Real"),
+                ("family_name", "Person"),
+                ("email", "real.person@example.org"),
+                ("password", "a long enough password"),
+                ("confirm_password", "a long enough password"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 429, "{page}");
+    assert!(page.contains("Too many registrations came from your network") && page.contains("value=\"Person\""));
+    assert_eq!(crate::patients::count(&app, "SELECT COUNT(*) FROM patients").await, before);
+    assert_eq!(crate::patients::audited(&app, "patient.register_throttled").await.len(), 1);
+}

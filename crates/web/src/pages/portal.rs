@@ -139,6 +139,23 @@ async fn register(
             };
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
+        Err(ServiceError::RateLimited { retry_after_secs }) => {
+            let minutes = retry_after_secs.div_ceil(60);
+            let page = RegisterPage {
+                layout: Layout::public(Some(&csrf), "Register as a patient").notice(
+                    "error",
+                    format!(
+                        "Too many registrations came from your network just now. Please try again in {minutes} \
+                         minute{}, or ask the clinic to register you.",
+                        if minutes == 1 { "" } else { "s" }
+                    ),
+                ),
+                form: RegisterForm { password: String::new(), confirm_password: String::new(), ..f },
+                errors: FormErrors::default(),
+            };
+            Ok((StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, retry_after_secs.to_string())], page)
+                .into_response())
+        }
         Err(e) => Err(e.into()),
     }
 }
