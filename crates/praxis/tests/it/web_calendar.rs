@@ -231,7 +231,9 @@ async fn booking_through_the_form_and_the_same_time_again_is_just_taken() {
     let (status, location, _) = b.post_form(&form, "/appointments/new", &booking_fields(&first, "11:00")).await;
     assert_eq!(status, 303);
     let location = location.unwrap();
-    assert!(location.contains("date=2026-03-03&view=day&msg=booked#a-"), "{location}");
+    let focus = location.split("&focus=").nth(1).and_then(|rest| rest.split_once("#a-")).unwrap();
+    assert!(location.contains("date=2026-03-03&view=day&msg=booked&focus="), "{location}");
+    assert_eq!(focus.0, focus.1, "the day view opens at the new appointment: {location}");
     assert_eq!(appointment_count(&app).await, before + 1);
     let (_, cal) = b.get(&location).await;
     assert!(cal.contains("The appointment was booked.") && cal.contains("11:00–11:50"));
@@ -515,4 +517,48 @@ async fn a_busy_week_stays_small_and_reads_a_constant_number_of_times() {
     // An empty week (all free links) is small too.
     let (_, empty) = reads(format!("/calendar?date=2026-03-17&view=week&provider={}", f.provider.id)).await;
     assert!(empty.len() < 100_000, "empty week view is {} bytes", empty.len());
+}
+
+#[tokio::test]
+async fn a_large_clinic_day_shows_its_providers_ten_at_a_time() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let mut providers = vec![f.provider.clone()];
+    for _ in 0..29 {
+        let (_, p) = app.provider(&[f.clinic.id], &[f.service.id]).await;
+        app.weekdays(&p, f.clinic.id, "08:00", "18:00").await;
+        providers.push(p);
+    }
+    let b = staff(&app).await;
+    let (s, day) = b.get(&day_url(&f, "2026-03-10")).await;
+    assert_eq!(s, 200);
+    // Thirty provider columns of ten free hours each were ~190 KB; ten at a time stay light.
+    assert!(day.contains("Providers 1–10 of 30") && day.contains("Next providers"), "{day}");
+    assert_eq!(day.matches("<th scope=\"col\"").count(), 11, "time column and ten providers");
+    assert!(day.len() < 100_000, "day view is {} bytes", day.len());
+    let next = format!("{}&#38;cols=2", day_url(&f, "2026-03-10").replace('&', "&#38;"));
+    assert!(day.contains(&next), "{day}");
+    let (_, last) = b.get(&format!("{}&cols=3", day_url(&f, "2026-03-10"))).await;
+    assert!(
+        last.contains("Providers 21–30 of 30")
+            && !last.contains("Next providers")
+            && last.contains("Previous providers")
+    );
+    // The next day keeps the group; a group past the end shows the last.
+    assert!(last.contains("date=2026-03-11&#38;view=day&#38;cols=3"), "{last}");
+    let (_, past) = b.get(&format!("{}&cols=99", day_url(&f, "2026-03-10"))).await;
+    assert!(past.contains("Providers 21–30 of 30"));
+    // After an action, the day opens at the group with that appointment's provider.
+    let tuesday = day_url(&f, "2026-03-03");
+    let (_, third) = b.get(&format!("{tuesday}&cols=3")).await;
+    let marker = "view=week&#38;provider=";
+    let at = third.find(marker).unwrap() + marker.len();
+    let provider: ProviderId = third[at..at + 36].parse().unwrap();
+    let (_, pat) = app.patient_user().await;
+    let appointment = book(&app, f.service.id, provider, f.clinic.id, pat.id, &tue("11:00")).await;
+    let anchor = format!("id=\"a-{}\"", appointment.0);
+    let (_, first) = b.get(&tuesday).await;
+    assert!(!first.contains(&anchor), "not among the first ten");
+    let (_, focused) = b.get(&format!("{tuesday}&focus={}", appointment.0)).await;
+    assert!(focused.contains("Providers 21–30 of 30") && focused.contains(&anchor), "{focused}");
 }

@@ -65,6 +65,8 @@ impl Back {
             ("view", view.as_str()),
             ("provider", &provider.map(|p| p.to_string()).unwrap_or_default()),
             ("msg", msg),
+            // The day view opens the group of provider columns holding this appointment.
+            ("focus", anchor.unwrap_or_default()),
         ]);
         match anchor {
             Some(a) => format!("/calendar{q}#a-{a}"),
@@ -93,8 +95,38 @@ struct CalendarParams {
     view: String,
     #[serde(default)]
     provider: String,
+    /// Which group of provider columns the day view shows (from 1).
+    #[serde(default)]
+    cols: String,
+    /// An appointment whose provider's group of columns to show (after an action on it).
+    #[serde(default)]
+    focus: String,
     #[serde(default)]
     msg: String,
+}
+
+/// Provider columns per day-view page: a busy clinic's day stays readable and under the
+/// 100 KB page budget (every free cell carries its own booking link).
+const DAY_COLUMNS: usize = 10;
+
+/// The day view's provider columns in groups of [`DAY_COLUMNS`].
+struct ColumnPages {
+    /// The group shown, from 1.
+    page: usize,
+    /// Providers in all.
+    total: usize,
+    /// Links to the groups before and after (empty when there is none).
+    prev_href: String,
+    next_href: String,
+}
+
+impl ColumnPages {
+    /// "Providers 11–20 of 30".
+    fn summary(&self) -> String {
+        let first = (self.page - 1) * DAY_COLUMNS + 1;
+        let last = (self.page * DAY_COLUMNS).min(self.total);
+        format!("Providers {first}–{last} of {}", self.total)
+    }
 }
 
 /// A column header.
@@ -166,6 +198,8 @@ struct CalendarPage {
     new_href: String,
     banners: Vec<String>,
     columns: Vec<ColumnView>,
+    /// Set when the day view's providers are shown a group at a time.
+    column_pages: Option<ColumnPages>,
     rows: Vec<RowView>,
     cancelled: Vec<CancelledView>,
     has_clinic: bool,
@@ -234,15 +268,28 @@ fn on_date(e: &CalendarEntry, zone: &TimeZone, date: Date) -> bool {
 }
 
 fn calendar_href(view: &CalendarView, span: CalendarSpan, date: Date, provider: Option<ProviderId>) -> String {
+    columns_href(view, span, date, provider, 1)
+}
+
+/// [`calendar_href`] for a group of the day view's provider columns (1: the first, left out).
+fn columns_href(
+    view: &CalendarView,
+    span: CalendarSpan,
+    date: Date,
+    provider: Option<ProviderId>,
+    cols: usize,
+) -> String {
     let clinic = view.clinic.as_ref().map(|c| c.id.to_string()).unwrap_or_default();
     let provider = provider.map(|p| p.to_string()).unwrap_or_default();
+    let cols = if cols > 1 && span == CalendarSpan::Day { cols.to_string() } else { String::new() };
     format!(
         "/calendar{}",
         query_string(&[
             ("clinic", &clinic),
             ("date", &date.to_string()),
             ("view", span.as_str()),
-            ("provider", &provider)
+            ("provider", &provider),
+            ("cols", &cols)
         ])
     )
 }
@@ -281,10 +328,21 @@ async fn calendar(
     } else if let Some(text) = notice_for(&q.msg) {
         layout = layout.notice("ok", text);
     }
-    Ok(render(layout, &view).into_response())
+    let focused = q
+        .focus
+        .parse::<uuid::Uuid>()
+        .ok()
+        .and_then(|id| view.appointments.iter().find(|e| e.id.0 == id))
+        .and_then(|e| view.shown.iter().position(|p| *p == e.provider_id));
+    let cols = match (q.cols.parse::<usize>(), focused) {
+        (Ok(c), _) => c,
+        (Err(_), Some(i)) => i / DAY_COLUMNS + 1,
+        (Err(_), None) => 1,
+    };
+    Ok(render(layout, &view, cols).into_response())
 }
 
-fn render(layout: Layout, view: &CalendarView) -> CalendarPage {
+fn render(layout: Layout, view: &CalendarView, cols: usize) -> CalendarPage {
     let zone = &view.zone;
     let week = view.span == CalendarSpan::Week;
     let week_provider = if week { view.shown.first().copied() } else { None };
@@ -296,14 +354,30 @@ fn render(layout: Layout, view: &CalendarView) -> CalendarPage {
     .query();
     let clinic_id = view.clinic.as_ref().map(|c| c.id.to_string()).unwrap_or_default();
 
-    // Columns: providers for a day, dates for a week.
+    // Columns: providers for a day (a group at a time), dates for a week.
+    let pages = view.shown.len().div_ceil(DAY_COLUMNS).max(1);
+    let cols = if week { 1 } else { cols.clamp(1, pages) };
     let columns_in: Vec<(ProviderId, Date)> = if week {
         week_provider
             .map(|p| dates_between(view.from, view.until).into_iter().map(|d| (p, d)).collect())
             .unwrap_or_default()
     } else {
-        view.shown.iter().map(|p| (*p, view.date)).collect()
+        view.shown.iter().skip((cols - 1) * DAY_COLUMNS).take(DAY_COLUMNS).map(|p| (*p, view.date)).collect()
     };
+    let column_pages = (!week && pages > 1).then(|| ColumnPages {
+        page: cols,
+        total: view.shown.len(),
+        prev_href: if cols > 1 {
+            columns_href(view, CalendarSpan::Day, view.date, None, cols - 1)
+        } else {
+            String::new()
+        },
+        next_href: if cols < pages {
+            columns_href(view, CalendarSpan::Day, view.date, None, cols + 1)
+        } else {
+            String::new()
+        },
+    });
     let mut columns = Vec::new();
     let mut inputs = Vec::new();
     for (p, d) in &columns_in {
@@ -452,14 +526,15 @@ fn render(layout: Layout, view: &CalendarView) -> CalendarPage {
         date: view.date.to_string(),
         clinics,
         providers: provider_choices,
-        prev_href: calendar_href(view, view.span, view.span.step(view.date, false), week_provider),
-        next_href: calendar_href(view, view.span, view.span.step(view.date, true), week_provider),
-        today_href: calendar_href(view, view.span, view.today, week_provider),
+        prev_href: columns_href(view, view.span, view.span.step(view.date, false), week_provider, cols),
+        next_href: columns_href(view, view.span, view.span.step(view.date, true), week_provider, cols),
+        today_href: columns_href(view, view.span, view.today, week_provider, cols),
         day_href: calendar_href(view, CalendarSpan::Day, view.date, None),
         week_href: calendar_href(view, CalendarSpan::Week, view.date, week_provider),
         new_href: if view.can_book { new_href } else { String::new() },
         banners,
         columns,
+        column_pages,
         rows,
         cancelled,
         has_clinic: view.clinic.is_some() && !view.providers.is_empty(),
