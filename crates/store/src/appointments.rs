@@ -299,27 +299,27 @@ const BUSY_SELECT: &str = "SELECT a.id AS appointment_id, a.provider_id, a.servi
     a.ends_at, a.occupied_from, a.occupied_until, (SELECT COUNT(*) FROM appointment_participants ap \
     WHERE ap.appointment_id = a.id AND ap.status = 'booked') AS booked, a.status FROM appointments a";
 
-/// Time-occupying appointments (live holds included, lapsed holds not) of every provider
-/// offering `service`, overlapping `[from, until)` — one query for a whole slot search.
+/// Time-occupying appointments (live holds included, lapsed holds not) overlapping
+/// `[from, until)` of the providers a slot search can show — every provider offering the
+/// service, or those `scope` narrows to — at every clinic (a provider busy elsewhere is
+/// busy). One query for a whole slot search.
 pub async fn busy_for_service(
     db: &Db,
-    service: ServiceId,
+    scope: &crate::catalog::SearchScope,
     from: Timestamp,
     until: Timestamp,
     now: Timestamp,
 ) -> StoreResult<Vec<BusyRow>> {
-    db.fetch_all(
-        dynamic_sql(format!(
-            "{BUSY_SELECT} WHERE a.provider_id IN (SELECT provider_id FROM provider_services WHERE service_id = $1) \
-             AND a.status IN {OCCUPYING_SQL} AND (a.status <> 'held' OR a.held_until > $4) \
-             AND a.occupied_until > $2 AND a.occupied_from < $3"
-        ))
-        .bind(service)
-        .bind(from)
-        .bind(until)
-        .bind(now),
-    )
-    .await
+    let mut q = dynamic_sql(String::new());
+    let providers = scope.provider_condition(&mut q, "a.provider_id");
+    let f = q.push_arg(from);
+    let u = q.push_arg(until);
+    let n = q.push_arg(now);
+    q.push_sql(&format!(
+        "{BUSY_SELECT} WHERE {providers} AND a.status IN {OCCUPYING_SQL} AND (a.status <> 'held' OR a.held_until > {n}) \
+         AND a.occupied_until > {f} AND a.occupied_from < {u}"
+    ));
+    db.fetch_all(q).await
 }
 
 /// Time-occupying appointments of one provider overlapping `[from, until)`, inside the
@@ -368,29 +368,34 @@ pub async fn busy_for_provider(
     .await
 }
 
+/// Expires one provider's lapsed holds overlapping `[$3, $4)` at `$1` (provider `$2`).
+/// Public so that a test can check its SQLite plan: it must read the partial index of held
+/// appointments, not scan the table.
+pub const EXPIRE_HOLDS_OF_PROVIDER_SQL: &str = "UPDATE appointments SET status = 'expired', updated_at = $1, \
+    version = version + 1 WHERE status = 'held' AND provider_id = $2 AND held_until <= $1 \
+    AND occupied_until > $3 AND occupied_from < $4 RETURNING id";
+
+/// Expires every lapsed hold at `$1` (housekeeping); reads the partial index of held
+/// appointments.
+pub const EXPIRE_ALL_HOLDS_SQL: &str = "UPDATE appointments SET status = 'expired', updated_at = $1, \
+    version = version + 1 WHERE status = 'held' AND held_until <= $1 RETURNING id";
+
 /// Marks lapsed holds as expired. With `provider`, only that provider's holds overlapping
 /// `[from, until)` (so a booking can take the time); without, every lapsed hold
 /// (housekeeping). Returns the ids changed.
+///
+/// Two statements rather than one with `$n IS NULL OR …`, which SQLite can only answer by
+/// scanning the whole table (inside `BEGIN IMMEDIATE`, while every other writer waits).
 pub async fn expire_lapsed_holds(
     tx: &mut Tx,
     provider: Option<(ProviderId, Timestamp, Timestamp)>,
     now: Timestamp,
 ) -> StoreResult<Vec<Uuid>> {
-    let (p, from, until) = match provider {
-        Some((p, f, u)) => (Some(p), Some(f), Some(u)),
-        None => (None, None, None),
+    let q = match provider {
+        Some((p, from, until)) => sql(EXPIRE_HOLDS_OF_PROVIDER_SQL).bind(now).bind(p).bind(from).bind(until),
+        None => sql(EXPIRE_ALL_HOLDS_SQL).bind(now),
     };
-    let rows: Vec<(Uuid,)> = tx
-        .fetch_all(
-            sql("UPDATE appointments SET status = 'expired', updated_at = $1, version = version + 1 \
-                 WHERE status = 'held' AND held_until <= $1 AND ($2 IS NULL OR provider_id = $2) \
-                 AND ($3 IS NULL OR occupied_until > $3) AND ($4 IS NULL OR occupied_from < $4) RETURNING id")
-            .bind(now)
-            .bind(p)
-            .bind(from)
-            .bind(until),
-        )
-        .await?;
+    let rows: Vec<(Uuid,)> = tx.fetch_all(q).await?;
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 

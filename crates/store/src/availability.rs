@@ -78,15 +78,17 @@ pub async fn windows_of(db: &Db, provider: ProviderId) -> StoreResult<Vec<Window
     .await
 }
 
-/// Windows of every provider offering `service` (one query for a whole slot search).
-pub async fn windows_for_service(db: &Db, service: praxis_domain::ServiceId) -> StoreResult<Vec<WindowRow>> {
-    db.fetch_all(
-        crate::db::dynamic_sql(format!(
-            "{WINDOW_SELECT} WHERE provider_id IN (SELECT provider_id FROM provider_services WHERE service_id = $1)"
-        ))
-        .bind(service),
-    )
-    .await
+/// Windows of the providers a slot search can show (every provider offering the service,
+/// or those `scope` narrows to), at the clinic asked for if any — one query for a whole
+/// search.
+pub async fn windows_for_service(db: &Db, scope: &crate::catalog::SearchScope) -> StoreResult<Vec<WindowRow>> {
+    let mut q = crate::db::dynamic_sql(String::new());
+    let mut cond = scope.provider_condition(&mut q, "provider_id");
+    if let Some(c) = scope.clinic {
+        cond.push_str(&format!(" AND clinic_id = {}", q.push_arg(c)));
+    }
+    q.push_sql(&format!("{WINDOW_SELECT} WHERE {cond}"));
+    db.fetch_all(q).await
 }
 
 /// A dated exception: `kind` is `closed` or `hours` (then `hours` is a JSON list of
@@ -162,23 +164,23 @@ pub async fn exceptions_of(
     .await
 }
 
-/// Exceptions overlapping `[from, until]` of every provider offering `service`.
+/// Exceptions overlapping `[from, until]` of the providers a slot search can show, that
+/// apply at the clinic asked for if any (those at that clinic or at every clinic).
 pub async fn exceptions_for_service(
     db: &Db,
-    service: praxis_domain::ServiceId,
+    scope: &crate::catalog::SearchScope,
     from: Date,
     until: Date,
 ) -> StoreResult<Vec<ExceptionRow>> {
-    db.fetch_all(
-        crate::db::dynamic_sql(format!(
-            "{EXCEPTION_SELECT} WHERE provider_id IN (SELECT provider_id FROM provider_services WHERE service_id = $1) \
-             AND until_date >= $2 AND from_date <= $3"
-        ))
-        .bind(service)
-        .bind(from)
-        .bind(until),
-    )
-    .await
+    let mut q = crate::db::dynamic_sql(String::new());
+    let mut cond = scope.provider_condition(&mut q, "provider_id");
+    if let Some(c) = scope.clinic {
+        cond.push_str(&format!(" AND (clinic_id IS NULL OR clinic_id = {})", q.push_arg(c)));
+    }
+    let f = q.push_arg(from);
+    let u = q.push_arg(until);
+    q.push_sql(&format!("{EXCEPTION_SELECT} WHERE {cond} AND until_date >= {f} AND from_date <= {u}"));
+    db.fetch_all(q).await
 }
 
 /// A whole-day closure of a clinic.

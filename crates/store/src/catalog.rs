@@ -1,7 +1,7 @@
 //! Clinics, specialties, providers and services, and who offers what where.
 
 use crate::codec::DbTime;
-use crate::db::{Db, Tx, sql};
+use crate::db::{Db, Query, Tx, dynamic_sql, sql};
 use crate::error::StoreResult;
 use praxis_domain::{ClinicId, ProviderId, ServiceId, SpecialtyId, UserId};
 use uuid::Uuid;
@@ -354,6 +354,82 @@ pub async fn offerings(
         .bind(clinic),
     )
     .await
+}
+
+/// What a slot search covers: one service, optionally narrowed to one provider and/or one
+/// clinic. The store's search reads take it so that a narrowed search reads only the rows of
+/// the providers it can show.
+#[derive(Clone, Copy, Debug)]
+pub struct SearchScope {
+    /// The service to book.
+    pub service: ServiceId,
+    /// Only this provider.
+    pub provider: Option<ProviderId>,
+    /// Only providers working at this clinic.
+    pub clinic: Option<ClinicId>,
+}
+
+impl SearchScope {
+    /// Binds what is needed and returns an SQL condition on `column` (a provider id) that
+    /// holds for the providers the search can show: the one provider asked for, else those
+    /// offering the service (at the clinic asked for). It selects providers, not clinics:
+    /// a provider's time anywhere is theirs.
+    pub(crate) fn provider_condition(&self, q: &mut Query, column: &str) -> String {
+        match (self.provider, self.clinic) {
+            (Some(p), _) => format!("{column} = {}", q.push_arg(p)),
+            (None, Some(c)) => {
+                let s = q.push_arg(self.service);
+                let c = q.push_arg(c);
+                format!(
+                    "{column} IN (SELECT ps.provider_id FROM provider_services ps JOIN provider_clinics pc \
+                     ON pc.provider_id = ps.provider_id WHERE ps.service_id = {s} AND pc.clinic_id = {c})"
+                )
+            }
+            (None, None) => {
+                let s = q.push_arg(self.service);
+                format!("{column} IN (SELECT ps.provider_id FROM provider_services ps WHERE ps.service_id = {s})")
+            }
+        }
+    }
+}
+
+/// A (provider, clinic) pair that can deliver a service, with the names and zone a slot
+/// shows.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct SearchOffering {
+    /// The provider.
+    pub provider_id: Uuid,
+    /// Their name.
+    pub provider_name: String,
+    /// The clinic.
+    pub clinic_id: Uuid,
+    /// Its name.
+    pub clinic_name: String,
+    /// Its IANA time zone.
+    pub time_zone: String,
+}
+
+/// Every active provider offering the service of `scope` at an active clinic they work
+/// at, narrowed as `scope` says, with names — one query.
+pub async fn search_offerings(db: &Db, scope: &SearchScope) -> StoreResult<Vec<SearchOffering>> {
+    let mut q = dynamic_sql(String::new());
+    let s = q.push_arg(scope.service);
+    let mut cond = format!("ps.service_id = {s}");
+    if let Some(p) = scope.provider {
+        cond.push_str(&format!(" AND ps.provider_id = {}", q.push_arg(p)));
+    }
+    if let Some(c) = scope.clinic {
+        cond.push_str(&format!(" AND pc.clinic_id = {}", q.push_arg(c)));
+    }
+    q.push_sql(&format!(
+        "SELECT ps.provider_id, u.full_name AS provider_name, pc.clinic_id, c.name AS clinic_name, c.time_zone \
+         FROM provider_services ps JOIN providers p ON p.id = ps.provider_id AND p.active = TRUE \
+         JOIN users u ON u.id = p.user_id AND u.active = TRUE \
+         JOIN provider_clinics pc ON pc.provider_id = ps.provider_id \
+         JOIN clinics c ON c.id = pc.clinic_id AND c.active = TRUE \
+         WHERE {cond} ORDER BY ps.provider_id, pc.clinic_id"
+    ));
+    db.fetch_all(q).await
 }
 
 /// Stores the hash of a provider's calendar-feed token (replacing any earlier one).

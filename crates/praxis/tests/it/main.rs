@@ -20,6 +20,7 @@ mod races;
 mod scheduling_api;
 mod schema;
 mod series_waitlist;
+mod slot_scope;
 mod web;
 mod web_calendar;
 mod web_documents_forms;

@@ -1,7 +1,8 @@
 //! Slot search: free times for a service by provider and/or clinic over a date range,
-//! and "first available". A search reads everything it needs — availability of every
-//! provider offering the service and every busy interval in the range — in a constant
-//! number of queries, then runs the pure slot engine per provider and clinic.
+//! and "first available". A search reads everything it needs — availability of the
+//! providers it can show (every provider offering the service, or the one provider or
+//! clinic asked for) and their busy intervals in the range — in a constant number of
+//! queries, then runs the pure slot engine per provider and clinic.
 
 use super::{busy_of, local_label, zone_named};
 use crate::Services;
@@ -14,7 +15,6 @@ use praxis_domain::slots::{dates_with_slots, first_free_slot, free_slots};
 use praxis_domain::{AppointmentId, ClinicId, Permission, ProviderId, ServiceId, SlotInput, Validation};
 use praxis_store::{appointments, availability, catalog};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The longest range one search may cover.
@@ -78,8 +78,9 @@ struct Candidate {
 }
 
 impl Services {
-    /// Validates a search and loads everything for it: 8 queries, whatever the number of
-    /// providers, clinics or days.
+    /// Validates a search and loads everything for it: 6 queries, whatever the number of
+    /// providers, clinics or days, each reading only the providers (and clinic) the search
+    /// is narrowed to.
     async fn prepare_search(&self, actor: &Actor, q: &SlotQuery) -> ServiceResult<(Service, Vec<Candidate>)> {
         actor.require(Permission::SearchSlots)?;
         let now = self.now();
@@ -97,20 +98,17 @@ impl Services {
             Some(s) if s.active => Service::from_row(s)?,
             _ => return Err(ServiceError::invalid("service_id", "unknown", "There is no such service.")),
         };
-        let offerings = catalog::offerings(self.db(), q.service_id, q.provider_id, q.clinic_id).await?;
+        let scope = catalog::SearchScope { service: q.service_id, provider: q.provider_id, clinic: q.clinic_id };
+        let offerings = catalog::search_offerings(self.db(), &scope).await?;
         if offerings.is_empty() {
             return Ok((service, Vec::new()));
         }
-        let clinics: HashMap<Uuid, catalog::ClinicRow> =
-            catalog::clinics(self.db()).await?.into_iter().map(|c| (c.id, c)).collect();
-        let providers: HashMap<Uuid, String> =
-            catalog::providers(self.db()).await?.into_iter().map(|p| (p.id, p.full_name)).collect();
         let day = SignedDuration::from_hours(24);
         let wide_from = from.checked_sub(day).unwrap_or(from);
         let wide_until = until.checked_add(day).unwrap_or(until);
-        let windows = availability::windows_for_service(self.db(), q.service_id).await?;
-        let exceptions = availability::exceptions_for_service(self.db(), q.service_id, wide_from, wide_until).await?;
-        let closures = availability::closures(self.db(), None, Some(wide_from), Some(wide_until)).await?;
+        let windows = availability::windows_for_service(self.db(), &scope).await?;
+        let exceptions = availability::exceptions_for_service(self.db(), &scope, wide_from, wide_until).await?;
+        let closures = availability::closures(self.db(), q.clinic_id, Some(wide_from), Some(wide_until)).await?;
         let busy_from = wide_from.to_zoned(jiff::tz::TimeZone::UTC).map(|z| z.timestamp()).unwrap_or(now);
         let busy_until = wide_until
             .checked_add(day)
@@ -118,13 +116,12 @@ impl Services {
             .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
             .map(|z| z.timestamp())
             .unwrap_or(now);
-        let busy = appointments::busy_for_service(self.db(), q.service_id, busy_from, busy_until, now).await?;
+        let busy = appointments::busy_for_service(self.db(), &scope, busy_from, busy_until, now).await?;
 
         let rules = service.rules();
         let mut candidates = Vec::new();
         for o in offerings {
-            let Some(clinic) = clinics.get(&o.clinic_id) else { continue };
-            let zone = zone_named(&clinic.time_zone);
+            let zone = zone_named(&o.time_zone);
             let provider_busy: Vec<_> = busy.iter().filter(|b| b.provider_id == o.provider_id).cloned().collect();
             let joinable = if service.is_group() {
                 provider_busy
@@ -165,10 +162,10 @@ impl Services {
             };
             candidates.push(Candidate {
                 provider_id: o.provider_id,
-                provider_name: providers.get(&o.provider_id).cloned().unwrap_or_default(),
+                provider_name: o.provider_name,
                 clinic_id: o.clinic_id,
-                clinic_name: clinic.name.clone(),
-                time_zone: clinic.time_zone.clone(),
+                clinic_name: o.clinic_name,
+                time_zone: o.time_zone,
                 input,
                 joinable,
             });
