@@ -349,3 +349,130 @@ pub async fn booking_throughput(
     result.postgres_cpu_per_booking = per(usage.postgres);
     Ok(result)
 }
+
+/// A cookie-keeping client logged in through the web login form, as a browser would be:
+/// `GET /login` (the pre-session cookie and the form's CSRF token), then `POST /login`
+/// with the form (303 and the session cookie). At most one idle connection is kept, so
+/// sequential requests share one keep-alive connection.
+pub async fn browser_login(base: &str, email: &str, password: &str) -> Result<reqwest::Client> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .tcp_nodelay(true)
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_max_idle_per_host(1)
+        .timeout(Duration::from_secs(60))
+        .build()
+        .context("build the browser client")?;
+    let page = client.get(format!("{base}/login")).send().await?.text().await?;
+    let marker = "name=\"_csrf\" value=\"";
+    let start = page.find(marker).context("no CSRF token on /login")? + marker.len();
+    let csrf = page[start..].split('"').next().context("unterminated CSRF token on /login")?.to_string();
+    let res = client
+        .post(format!("{base}/login"))
+        .form(&[("email", email), ("password", password), ("_csrf", csrf.as_str())])
+        .send()
+        .await?;
+    let status = res.status();
+    if status != reqwest::StatusCode::SEE_OTHER {
+        let body = res.text().await.unwrap_or_default();
+        bail!("form login answered {status} (expected 303): {}", body.chars().take(300).collect::<String>());
+    }
+    Ok(client)
+}
+
+/// One HTML page whose server-side render time is measured.
+#[derive(Clone, Debug)]
+pub struct PageShape {
+    /// Label for the report.
+    pub label: String,
+    /// What the paths rotate over ("30 providers", "5 days").
+    pub rotation: String,
+    /// Paths with query strings to cycle through (one per request, round robin).
+    pub paths: Vec<String>,
+    /// The p95 goal.
+    pub goal_p95: Duration,
+}
+
+/// Latency and size of one page shape.
+#[derive(Clone, Debug)]
+pub struct PageResult {
+    /// The shape's label.
+    pub label: String,
+    /// What the paths rotated over.
+    pub rotation: String,
+    /// The p95 goal.
+    pub goal_p95: Duration,
+    /// Latency from sending the request to having read the whole body.
+    pub latency: Summary,
+    /// Smallest, largest and mean body in bytes (HTML, uncompressed: no compression asked for).
+    pub bytes: (usize, usize, f64),
+    /// Appointment links per page: fewest, most, mean.
+    pub entries: (usize, usize, f64),
+    /// CPU the server process used per request (from /proc), when readable.
+    pub server_cpu_per_request: Option<Duration>,
+    /// CPU the PostgreSQL backends of the benchmark database used per request.
+    pub postgres_cpu_per_request: Option<Duration>,
+    /// Share of the machine other processes used meanwhile.
+    pub other_load: Option<f64>,
+}
+
+/// Sends `warmup` untimed and then `n` timed sequential GETs for `shape` with the
+/// browser's cookies, on one keep-alive connection. Every answer must be 200 HTML.
+pub async fn page_latency(
+    browser: &reqwest::Client,
+    base: &str,
+    shape: &PageShape,
+    warmup: usize,
+    n: usize,
+    probe: &Probe,
+) -> Result<PageResult> {
+    let urls: Vec<String> = shape.paths.iter().map(|p| format!("{base}{p}")).collect();
+    for i in 0..warmup {
+        page_get(browser, &urls[i % urls.len()]).await?;
+    }
+    let before = probe.snapshot().await;
+    let mut lat = Vec::with_capacity(n);
+    let mut sizes = Vec::with_capacity(n);
+    let mut entries = Vec::with_capacity(n);
+    for i in 0..n {
+        let (took, body) = page_get(browser, &urls[i % urls.len()]).await?;
+        lat.push(took);
+        sizes.push(body.len());
+        entries.push(String::from_utf8_lossy(&body).matches("href=\"/appointments/0").count());
+    }
+    let usage = probe.usage_since(&before).await;
+    let count = n.max(1);
+    let spread = |v: &[usize]| {
+        (
+            v.iter().copied().min().unwrap_or(0),
+            v.iter().copied().max().unwrap_or(0),
+            v.iter().sum::<usize>() as f64 / count as f64,
+        )
+    };
+    Ok(PageResult {
+        label: shape.label.clone(),
+        rotation: shape.rotation.clone(),
+        goal_p95: shape.goal_p95,
+        latency: Summary::of(lat),
+        bytes: spread(&sizes),
+        entries: spread(&entries),
+        server_cpu_per_request: usage.server.map(|c| c / count as u32),
+        postgres_cpu_per_request: usage.postgres.map(|c| c / count as u32),
+        other_load: usage.other_share,
+    })
+}
+
+/// One timed page GET: the time until the whole body has arrived, and the body.
+async fn page_get(browser: &reqwest::Client, url: &str) -> Result<(Duration, Vec<u8>)> {
+    let t0 = Instant::now();
+    let res = browser.get(url).send().await.with_context(|| format!("GET {url}"))?;
+    let status = res.status();
+    let body = res.bytes().await?;
+    let took = t0.elapsed();
+    if status != reqwest::StatusCode::OK {
+        bail!("GET {url} answered {status}: {}", String::from_utf8_lossy(&body).chars().take(300).collect::<String>());
+    }
+    Ok((took, body.to_vec()))
+}

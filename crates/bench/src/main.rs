@@ -7,9 +7,11 @@
 //!    15-minute grid, 200 patients, and 2,000 appointments over the next 30 days.
 //! 2. Starts `praxis serve` as a child process on that database and logs in as staff.
 //! 3. Measures slot-search latency (1 provider × 1 day, 1 provider × 30 days, the 20
-//!    providers of the second clinic × 30 days), the raw commit rate of a one-row INSERT
-//!    transaction on the same database, booking throughput with concurrent clients, and
-//!    the raw commit rate again.
+//!    providers of the second clinic × 30 days); logs in through the web login form and
+//!    times the staff calendar of the busiest clinic for its busiest seeded week (one
+//!    provider's week view, the whole clinic's day view) with page sizes; then the raw
+//!    commit rate of a one-row INSERT transaction on the same database, booking throughput
+//!    with concurrent clients, and the raw commit rate again.
 //! 4. Prints a Markdown report.
 #![forbid(unsafe_code)]
 
@@ -63,6 +65,12 @@ struct Cli {
     /// Untimed warm-up requests per slot-search shape.
     #[arg(long, default_value_t = 50)]
     search_warmup: usize,
+    /// Timed requests per calendar page (week view, day view).
+    #[arg(long, default_value_t = 500)]
+    page_requests: usize,
+    /// Untimed warm-up requests per calendar page.
+    #[arg(long, default_value_t = 20)]
+    page_warmup: usize,
     /// Length of the booking phase.
     #[arg(long, default_value_t = 10.0)]
     booking_seconds: f64,
@@ -120,8 +128,8 @@ fn progress(msg: impl AsRef<str>) {
 }
 
 async fn run(cli: Cli) -> Result<()> {
-    if cli.clients == 0 || cli.search_requests == 0 {
-        bail!("--clients and --search-requests must be at least 1");
+    if cli.clients == 0 || cli.search_requests == 0 || cli.page_requests == 0 {
+        bail!("--clients, --search-requests and --page-requests must be at least 1");
     }
     let binary = match &cli.praxis_bin {
         Some(b) => b.clone(),
@@ -217,6 +225,8 @@ async fn prepare_target(cli: &Cli) -> Result<Target> {
 pub struct Measured {
     /// One result per slot-search shape.
     pub searches: Vec<load::SearchResult>,
+    /// The calendar pages: which clinic week they show, and one result per page.
+    pub pages: (String, Vec<load::PageResult>),
     /// Raw commit rate before the booking phase (one connection).
     pub raw_before: raw::RawRate,
     /// Booking throughput.
@@ -274,6 +284,8 @@ async fn measure(
         searches.push(r);
     }
 
+    let pages = calendar_pages(cli, seeded, server, &probe).await?;
+
     let probe = &probe;
     let raw_once = |label: &'static str| async move {
         progress(format!("raw commit rate ({label}), {} s", cli.raw_seconds));
@@ -321,7 +333,78 @@ async fn measure(
     } else {
         None
     };
-    Ok(Measured { searches, raw_before, booking, planned, raw_after, raw_concurrent })
+    Ok(Measured { searches, pages, raw_before, booking, planned, raw_after, raw_concurrent })
+}
+
+/// Logs in through the web form as the staff user and times the staff calendar of the
+/// first (busiest) clinic over the seeded week with the most of its appointments: the week
+/// view of one provider (rotating over the clinic's providers) and the day view of all its
+/// providers (rotating over the week's working days).
+async fn calendar_pages(
+    cli: &Cli,
+    seeded: &seed::Seeded,
+    server: &server::Server,
+    probe: &probe::Probe,
+) -> Result<(String, Vec<load::PageResult>)> {
+    let clinic = seeded.first_clinic;
+    let staff: Vec<usize> =
+        seeded.providers.iter().enumerate().filter(|(_, p)| p.clinic == clinic).map(|(i, _)| i).collect();
+    let mut per_week: std::collections::BTreeMap<jiff::civil::Date, usize> = std::collections::BTreeMap::new();
+    for &i in &staff {
+        for (start, _) in seeded.taken.get(i).map(Vec::as_slice).unwrap_or_default() {
+            let date = start.to_zoned(seeded.zone.clone()).date();
+            let monday = calendar::add_days(date, -i64::from(date.weekday().to_monday_zero_offset()))?;
+            *per_week.entry(monday).or_default() += 1;
+        }
+    }
+    let (monday, booked) = per_week
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+        .map(|(d, n)| (*d, *n))
+        .context("no seeded appointment at the first clinic")?;
+    let sunday = calendar::add_days(monday, 6)?;
+    let days = calendar::working_days(monday, sunday);
+    let week_paths = staff
+        .iter()
+        .map(|&i| format!("/calendar?clinic={clinic}&date={monday}&view=week&provider={}", seeded.providers[i].id))
+        .collect();
+    let day_paths = days.iter().map(|d| format!("/calendar?clinic={clinic}&date={d}&view=day")).collect();
+    let shapes = [
+        load::PageShape {
+            label: "week view, one provider (`/calendar?view=week&provider=…`)".into(),
+            rotation: format!("rotating over the clinic's {} providers", staff.len()),
+            paths: week_paths,
+            goal_p95: ms(20),
+        },
+        load::PageShape {
+            label: format!("day view, all {} providers (`/calendar?view=day`)", staff.len()),
+            rotation: format!("rotating over the week's {} working days", days.len()),
+            paths: day_paths,
+            goal_p95: ms(20),
+        },
+    ];
+    progress("web login as staff (GET /login, POST /login)");
+    let browser = load::browser_login(&server.base, &seeded.staff_email, &seeded.staff_password).await?;
+    let mut out = Vec::new();
+    for shape in &shapes {
+        progress(format!(
+            "calendar {}: {} warm-up + {} timed requests",
+            shape.label, cli.page_warmup, cli.page_requests
+        ));
+        let r = load::page_latency(&browser, &server.base, shape, cli.page_warmup, cli.page_requests, probe).await?;
+        progress(format!(
+            "  p50 {} ms, p95 {} ms, {:.1} KiB",
+            stats::ms(r.latency.p50),
+            stats::ms(r.latency.p95),
+            r.bytes.2 / 1024.0
+        ));
+        out.push(r);
+    }
+    let week = format!(
+        "clinic A ({} providers), week of Monday {monday} to Sunday {sunday}: {booked} of its seeded appointments, the most of any week",
+        staff.len()
+    );
+    Ok((week, out))
 }
 
 fn ms(n: u64) -> Duration {

@@ -45,6 +45,56 @@ fn cpu(d: Option<Duration>) -> String {
     d.map(|d| format!("{} ms", ms(d))).unwrap_or_else(|| "n/a".into())
 }
 
+/// Page-size rule of the UI: no page over 100 KB before images.
+pub const PAGE_BYTES_LIMIT: usize = 100 * 1024;
+
+fn kib(bytes: f64) -> String {
+    format!("{:.1} KiB", bytes / 1024.0)
+}
+
+/// The calendar pages' table: server-side render time and size of the staff calendar.
+fn pages_table(o: &mut String, c: &Context, m: &Measured) {
+    let postgres = c.engine == "PostgreSQL";
+    let (week, pages) = &m.pages;
+    let _ = writeln!(o, "Calendar pages, logged in through the web login form as staff, {week}:");
+    let _ = writeln!(o);
+    let _ = writeln!(
+        o,
+        "| `GET` HTML page, sequential, one connection | requests | p50 | p95 | p99 | max | goal (p95) | appointments shown | page size (min–max) | ≤ 100 KB | server CPU / request{} | other processes |",
+        if postgres { " | PostgreSQL CPU / request" } else { "" }
+    );
+    let _ = writeln!(o, "|---|---|---|---|---|---|---|---|---|---|---|---|{}", if postgres { "---|" } else { "" });
+    for r in pages {
+        let (lo, hi, _) = r.bytes;
+        let size = if lo == hi { kib(lo as f64) } else { format!("{}–{}", kib(lo as f64), kib(hi as f64)) };
+        let entries = if r.entries.0 == r.entries.1 {
+            r.entries.0.to_string()
+        } else {
+            format!("{}–{} (mean {:.0})", r.entries.0, r.entries.1, r.entries.2)
+        };
+        let _ = writeln!(
+            o,
+            "| {} ({}) | {} | {} ms | {} ms | {} ms | {} ms | ≤ {} ms: {} | {} | {} | {} | {} |{} {} |",
+            r.label,
+            r.rotation,
+            thousands(r.latency.n as u64),
+            ms(r.latency.p50),
+            ms(r.latency.p95),
+            ms(r.latency.p99),
+            ms(r.latency.max),
+            r.goal_p95.as_millis(),
+            met(r.latency.p95 <= r.goal_p95),
+            entries,
+            size,
+            if hi <= PAGE_BYTES_LIMIT { "yes" } else { "**no**" },
+            cpu(r.server_cpu_per_request),
+            if postgres { format!(" {} |", cpu(r.postgres_cpu_per_request)) } else { String::new() },
+            share(r.other_load),
+        );
+    }
+    let _ = writeln!(o);
+}
+
 /// Renders the report.
 pub fn markdown(c: &Context, s: &Seeded, m: &Measured) -> String {
     let mut o = String::new();
@@ -119,6 +169,7 @@ pub fn markdown(c: &Context, s: &Seeded, m: &Measured) -> String {
         );
     }
     let _ = writeln!(o);
+    pages_table(&mut o, c, m);
     let b = &m.booking;
     let other = if b.other.is_empty() {
         "none".to_string()

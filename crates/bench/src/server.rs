@@ -59,6 +59,11 @@ impl Server {
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
+        if praxis_store::is_postgres_url(database_url) {
+            // With PostgreSQL the server refuses to start without its encryption keys (no
+            // key file on a shared database): a fresh random key for this throwaway database.
+            cmd.env("PRAXIS_ENCRYPTION_KEYS", format!("bench:{}", random_key_base64()?));
+        }
         let started = Instant::now();
         let mut child = cmd.spawn().with_context(|| format!("start {}", binary.display()))?;
         let pid = child.id().context("the server exited at once")?;
@@ -98,4 +103,27 @@ impl Server {
         self.child.kill().await?;
         Ok(())
     }
+}
+
+/// 32 random bytes from the operating system, base64 (standard alphabet, padded).
+fn random_key_base64() -> Result<String> {
+    use std::io::Read;
+    let mut key = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut key))
+        .context("read a random key from /dev/urandom")?;
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(44);
+    for chunk in key.chunks(3) {
+        let b = [chunk[0], chunk.get(1).copied().unwrap_or(0), chunk.get(2).copied().unwrap_or(0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    Ok(out)
 }
