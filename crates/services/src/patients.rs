@@ -1022,6 +1022,7 @@ mod tests {
         assert_eq!(csv_cell("plain"), "plain");
         assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_cell("+61 412"), "'+61 412");
+        assert_eq!(csv_cell("\"="), "\"\"\"=\"", "a leading quote is not a formula");
         assert_eq!(csv_cell("-1"), "'-1");
         assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(csv_cell("a,b"), "\"a,b\"");
@@ -1039,9 +1040,15 @@ mod tests {
     proptest! {
         #[test]
         fn no_csv_cell_starts_a_formula(s in "\\PC{0,20}") {
+            // What a spreadsheet reads: a quoted cell without its outer quotes, "" as ".
             let c = csv_cell(&s);
-            let first = c.trim_start_matches('"').chars().next();
-            prop_assert!(!matches!(first, Some('=' | '+' | '-' | '@' | '\t' | '\r')));
+            let read = match c.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+                Some(inner) => inner.replace("\"\"", "\""),
+                None => c.clone(),
+            };
+            let first = read.chars().next();
+            prop_assert!(!matches!(first, Some('=' | '+' | '-' | '@' | '\t' | '\r')), "{c:?}");
+            prop_assert!(read == s || read == format!("'{s}"), "the value survives: {c:?}");
         }
     }
 }
