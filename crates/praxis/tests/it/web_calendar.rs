@@ -356,6 +356,13 @@ async fn moving_an_appointment_from_its_panel_and_a_taken_time_is_friendly() {
     assert!(body.contains("Free times on Wednesday 4 March with Test Provider"));
     assert!(body.contains("name=\"slot\" value=\"14:00\"") && !body.contains("name=\"slot\" value=\"15:00\""));
 
+    // On its own day, its own time does not stand in its way: it can move by less than
+    // its length (10:00–10:50 to a time inside it), though not to where it already is.
+    let (_, same_day) = b.get(&format!("/appointments/{id}?v=day&d=2026-03-03&day=2026-03-03")).await;
+    let offered: Vec<&str> = same_day.split("name=\"slot\" value=\"").skip(1).filter_map(|s| s.get(..5)).collect();
+    assert!(offered.iter().any(|t| ("10:01".."10:50").contains(t)), "{offered:?}");
+    assert!(!offered.contains(&"10:00"), "{offered:?}");
+
     let path = format!("/appointments/{id}/reschedule");
     let (status, _, body) = b
         .post_form(&detail, &path, &[("date", "2026-03-04"), ("time", "15:00"), ("v", "day"), ("d", "2026-03-03")])

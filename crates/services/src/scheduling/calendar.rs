@@ -752,6 +752,7 @@ impl Services {
         let free_slots = if can_reschedule {
             self.free_times(
                 actor,
+                Some(appointment.id),
                 appointment.service_id,
                 appointment.provider_id,
                 appointment.clinic_id,
@@ -778,6 +779,7 @@ impl Services {
     async fn free_times(
         &self,
         actor: &Actor,
+        moving: Option<AppointmentId>,
         service: ServiceId,
         provider: ProviderId,
         clinic: ClinicId,
@@ -790,7 +792,7 @@ impl Services {
             from: Some(date),
             until: Some(date),
         };
-        match self.search_slots(actor, &q).await {
+        match self.search_slots_moving(actor, &q, moving).await {
             Ok(slots) => Ok(slots.into_iter().filter(|s| s.session_id.is_none()).collect()),
             Err(ServiceError::Validation(_)) => Ok(Vec::new()),
             Err(e) => Err(e),
@@ -880,7 +882,7 @@ impl Services {
         let today = self.now().to_zoned(zone.clone()).date();
         let date = draft.date.unwrap_or(today);
         let slots = match (service_id, provider_id, clinic_id) {
-            (Some(s), Some(p), Some(c)) => self.free_times(actor, s, p, c, date).await?,
+            (Some(s), Some(p), Some(c)) => self.free_times(actor, None, s, p, c, date).await?,
             _ => Vec::new(),
         };
         Ok(BookingOptions {

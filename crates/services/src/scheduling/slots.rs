@@ -81,7 +81,12 @@ impl Services {
     /// Validates a search and loads everything for it: 6 queries, whatever the number of
     /// providers, clinics or days, each reading only the providers (and clinic) the search
     /// is narrowed to.
-    async fn prepare_search(&self, actor: &Actor, q: &SlotQuery) -> ServiceResult<(Service, Vec<Candidate>)> {
+    async fn prepare_search(
+        &self,
+        actor: &Actor,
+        q: &SlotQuery,
+        moving: Option<AppointmentId>,
+    ) -> ServiceResult<(Service, Vec<Candidate>)> {
         actor.require(Permission::SearchSlots)?;
         let now = self.now();
         let today = now.to_zoned(self.settings().display_zone.clone()).date();
@@ -116,7 +121,11 @@ impl Services {
             .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
             .map(|z| z.timestamp())
             .unwrap_or(now);
-        let busy = appointments::busy_for_service(self.db(), &scope, busy_from, busy_until, now).await?;
+        let mut busy = appointments::busy_for_service(self.db(), &scope, busy_from, busy_until, now).await?;
+        // An appointment being moved does not stand in its own way.
+        if let Some(m) = moving {
+            busy.retain(|b| b.appointment_id != m.0);
+        }
 
         let rules = service.rules();
         let mut candidates = Vec::new();
@@ -177,10 +186,29 @@ impl Services {
     /// clinic, sorted by start. Group services also list existing sessions with room.
     #[tracing::instrument(skip_all)]
     pub async fn search_slots(&self, actor: &Actor, q: &SlotQuery) -> ServiceResult<Vec<SlotView>> {
-        let (service, candidates) = self.prepare_search(actor, q).await?;
+        self.search_slots_moving(actor, q, None).await
+    }
+
+    /// [`Services::search_slots`] for moving an appointment: its own time counts as free,
+    /// so it can move by less than its length.
+    pub async fn search_slots_moving(
+        &self,
+        actor: &Actor,
+        q: &SlotQuery,
+        moving: Option<AppointmentId>,
+    ) -> ServiceResult<Vec<SlotView>> {
+        let (service, candidates) = self.prepare_search(actor, q, moving).await?;
+        // Where the appointment being moved already is, is not somewhere to move it.
+        let current = match moving {
+            Some(m) => appointments::get(self.db(), m).await?.map(|a| (a.provider_id, a.starts_at.0)),
+            None => None,
+        };
         let mut out = Vec::new();
         for c in &candidates {
             for s in free_slots(&c.input) {
+                if current.is_some_and(|(p, start)| p == c.provider_id && start == s.start) {
+                    continue;
+                }
                 out.push(self.slot_view(c, s.start, s.end, service.capacity, None));
             }
             out.extend(self.joinable_views(c, &service));
@@ -245,7 +273,7 @@ impl Services {
             from: Some(from_date),
             until: Some(until),
         };
-        let (service, candidates) = self.prepare_search(actor, &q).await?;
+        let (service, candidates) = self.prepare_search(actor, &q, None).await?;
         let mut best: Option<SlotView> = None;
         for c in &candidates {
             let mut options: Vec<SlotView> = first_free_slot(&c.input)
@@ -265,7 +293,17 @@ impl Services {
     /// The local dates in a range that have at least one free time (a month view's
     /// highlighted days).
     pub async fn days_with_slots(&self, actor: &Actor, q: &SlotQuery) -> ServiceResult<Vec<Date>> {
-        let (service, candidates) = self.prepare_search(actor, q).await?;
+        self.days_with_slots_moving(actor, q, None).await
+    }
+
+    /// [`Services::days_with_slots`] for moving an appointment (its own time counts as free).
+    pub async fn days_with_slots_moving(
+        &self,
+        actor: &Actor,
+        q: &SlotQuery,
+        moving: Option<AppointmentId>,
+    ) -> ServiceResult<Vec<Date>> {
+        let (service, candidates) = self.prepare_search(actor, q, moving).await?;
         let mut days: Vec<Date> = Vec::new();
         for c in &candidates {
             days.extend(dates_with_slots(&c.input));

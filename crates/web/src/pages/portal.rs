@@ -360,6 +360,7 @@ async fn build_picker(
     month: Option<&str>,
     day: Option<&str>,
     base: String,
+    moving: Option<AppointmentId>,
 ) -> Result<Picker, ServiceError> {
     let zone = clinic.zone();
     let today = st.svc.now().to_zoned(zone.clone()).date();
@@ -373,10 +374,11 @@ async fn build_picker(
         from: Some(from),
         until: Some(until),
     };
-    let days = if from <= last { st.svc.days_with_slots(actor, &q(from, last)).await? } else { Vec::new() };
+    let days =
+        if from <= last { st.svc.days_with_slots_moving(actor, &q(from, last), moving).await? } else { Vec::new() };
     let chosen = day.and_then(|d| d.parse::<Date>().ok()).filter(|d| *d >= today).or_else(|| days.first().copied());
     let slots = match chosen {
-        Some(d) => st.svc.search_slots(actor, &q(d, d)).await?,
+        Some(d) => st.svc.search_slots_moving(actor, &q(d, d), moving).await?,
         None => Vec::new(),
     };
     // Monday-first weeks covering the month.
@@ -482,6 +484,7 @@ async fn time_page(
         q.month.as_deref(),
         q.day.as_deref(),
         base,
+        None,
     )
     .await?;
     let title = match &provider {
@@ -848,9 +851,18 @@ async fn reschedule_view(
     let a = st.svc.get_appointment(actor, id).await?;
     let clinic = st.svc.get_clinic(actor, a.clinic_id).await?;
     let base = format!("/my/appointments/{id}/reschedule?x=1");
-    let picker =
-        build_picker(st, actor, a.service_id, &clinic, Some(a.provider_id), q.month.as_deref(), q.day.as_deref(), base)
-            .await?;
+    let picker = build_picker(
+        st,
+        actor,
+        a.service_id,
+        &clinic,
+        Some(a.provider_id),
+        q.month.as_deref(),
+        q.day.as_deref(),
+        base,
+        Some(a.id),
+    )
+    .await?;
     let layout = Layout::new(actor, csrf, "Choose a new time", "/my/appointments")
         .crumbs(&[("Home", "/"), ("My appointments", "/my/appointments")])
         .zone(&clinic.zone());
