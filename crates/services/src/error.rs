@@ -57,6 +57,19 @@ pub enum ServiceError {
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
 impl ServiceError {
+    /// For a refusal of what was asked (bad input or a conflict), why in audit-log words:
+    /// the fields and their error codes, or the conflict's code — never the values typed.
+    /// `None` for other errors.
+    pub fn refusal_reason(&self) -> Option<String> {
+        match self {
+            ServiceError::Validation(v) => {
+                Some(v.iter().map(|f| format!("{} {}", f.field, f.code)).collect::<Vec<_>>().join(", "))
+            }
+            ServiceError::Conflict { code, .. } => Some((*code).to_string()),
+            _ => None,
+        }
+    }
+
     /// A 409 with a code and message.
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         ServiceError::Conflict { code, message: message.into(), fields: Vec::new() }

@@ -393,14 +393,8 @@ impl Services {
         id: Option<PatientId>,
         result: ServiceResult<T>,
     ) -> ServiceResult<T> {
-        let why = match &result {
-            Err(ServiceError::Validation(v)) => {
-                v.iter().map(|f| format!("{} {}", f.field, f.code)).collect::<Vec<_>>().join(", ")
-            }
-            Err(ServiceError::Conflict { code, .. }) => (*code).to_string(),
-            _ => return result,
-        };
         let Err(err) = result else { return result };
+        let Some(why) = err.refusal_reason() else { return Err(err) };
         let what = id.map(|p| format!("patient {p}")).unwrap_or_else(|| "a new patient".into());
         Err(self
             .denied(actor, action, "patient", id.map(|p| p.to_string()), &format!("refused ({why}) for {what}"), err)
@@ -1092,8 +1086,9 @@ impl Services {
         let floor = now.saturating_sub(limits.registration_window).unwrap_or(now);
         let mut tx = self.db().begin().await?;
         let attempts = throttle::record_failure(&mut tx, &key, now, floor).await?;
-        if attempts > limits.registrations_per_address {
-            let until = now.saturating_add(limits.registration_window).unwrap_or(now);
+        // The attempt past the limit is the first one refused.
+        let limit = limits.registrations_per_address + 1;
+        if let Some(until) = crate::auth::lockout_after(attempts, limit, now, limits.registration_window) {
             throttle::lock(&mut tx, &key, until).await?;
             tx.audit(self.audit_entry(
                 &Actor::anonymous("unknown", ctx.clone()),

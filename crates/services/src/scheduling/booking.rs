@@ -171,37 +171,23 @@ impl Services {
         req: BookingRequest,
         idempotency_key: Option<&str>,
     ) -> ServiceResult<Booked> {
-        let attempt = format!(
-            "service {} provider {} clinic {} start {} patient {}",
-            req.service_id.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
-            req.provider_id.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
-            req.clinic_id.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
-            req.start.map(|x| x.to_string()).unwrap_or_else(|| "-".into()),
-            req.patient_id.map(|x| x.to_string()).unwrap_or_else(|| "self".into()),
+        // What was asked, kept for the audit line of a refusal (formatted only then).
+        let asked = (req.service_id, req.provider_id, req.clinic_id, req.start, req.patient_id);
+        let result = self.book_checked(actor, req, idempotency_key).await;
+        // Every refused booking is on record: who tried which time and why it failed.
+        let Err(e) = result else { return result };
+        let Some(why) = e.refusal_reason() else { return Err(e) };
+        let (service, provider, clinic, start, patient) = asked;
+        let or = |v: Option<String>, none: &str| v.unwrap_or_else(|| none.into());
+        let summary = format!(
+            "refused ({why}): service {} provider {} clinic {} start {} patient {}",
+            or(service.map(|x| x.to_string()), "-"),
+            or(provider.map(|x| x.to_string()), "-"),
+            or(clinic.map(|x| x.to_string()), "-"),
+            or(start.map(|x| x.to_string()), "-"),
+            or(patient.map(|x| x.to_string()), "self"),
         );
-        match self.book_checked(actor, req, idempotency_key).await {
-            // Every refused booking is on record: who tried which time and why it failed.
-            Err(e @ (ServiceError::Validation(_) | ServiceError::Conflict { .. })) => {
-                let why = match &e {
-                    ServiceError::Validation(v) => {
-                        v.iter().map(|f| format!("{} {}", f.field, f.code)).collect::<Vec<_>>().join(", ")
-                    }
-                    ServiceError::Conflict { code, .. } => (*code).to_string(),
-                    _ => String::new(),
-                };
-                Err(self
-                    .denied(
-                        actor,
-                        "appointment.book_refused",
-                        "appointment",
-                        None,
-                        &format!("refused ({why}): {attempt}"),
-                        e,
-                    )
-                    .await)
-            }
-            other => other,
-        }
+        Err(self.denied(actor, "appointment.book_refused", "appointment", None, &summary, e).await)
     }
 
     async fn book_checked(

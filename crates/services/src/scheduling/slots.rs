@@ -75,6 +75,9 @@ struct Candidate {
     input: SlotInput,
     /// Existing group sessions with room: (start, end, places left, id).
     joinable: Vec<(Timestamp, Timestamp, i64, Uuid)>,
+    /// Where the appointment being moved starts now, when it is this provider's: not a
+    /// time to move it to.
+    moving_from: Option<Timestamp>,
 }
 
 impl Services {
@@ -123,6 +126,8 @@ impl Services {
             .unwrap_or(now);
         let mut busy = appointments::busy_for_service(self.db(), &scope, busy_from, busy_until, now).await?;
         // An appointment being moved does not stand in its own way.
+        let moving_from =
+            moving.and_then(|m| busy.iter().find(|b| b.appointment_id == m.0)).map(|b| (b.provider_id, b.starts_at.0));
         if let Some(m) = moving {
             busy.retain(|b| b.appointment_id != m.0);
         }
@@ -177,6 +182,7 @@ impl Services {
                 time_zone: o.time_zone,
                 input,
                 joinable,
+                moving_from: moving_from.filter(|(p, _)| *p == o.provider_id).map(|(_, start)| start),
             });
         }
         Ok((service, candidates))
@@ -198,17 +204,9 @@ impl Services {
         moving: Option<AppointmentId>,
     ) -> ServiceResult<Vec<SlotView>> {
         let (service, candidates) = self.prepare_search(actor, q, moving).await?;
-        // Where the appointment being moved already is, is not somewhere to move it.
-        let current = match moving {
-            Some(m) => appointments::get(self.db(), m).await?.map(|a| (a.provider_id, a.starts_at.0)),
-            None => None,
-        };
         let mut out = Vec::new();
         for c in &candidates {
-            for s in free_slots(&c.input) {
-                if current.is_some_and(|(p, start)| p == c.provider_id && start == s.start) {
-                    continue;
-                }
+            for s in free_slots(&c.input).into_iter().filter(|s| c.moving_from != Some(s.start)) {
                 out.push(self.slot_view(c, s.start, s.end, service.capacity, None));
             }
             out.extend(self.joinable_views(c, &service));

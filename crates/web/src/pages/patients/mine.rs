@@ -2,7 +2,7 @@
 //! their record, keeps contact details current and withdraws consents. Who they are
 //! (name, date of birth) is changed by reception; the service enforces it.
 
-use super::{ConsentView, born_label, consent_views, sex_label, some};
+use super::{ConsentView, PatientForm, born_label, consent_views, sex_label};
 use crate::csrf::CsrfToken;
 use crate::extract::PageActor;
 use crate::pages::{FormErrors, Layout, PageResult};
@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use axum_extra::extract::Form;
 use praxis_domain::PatientId;
-use praxis_services::patients::{EmergencyContact, NewPatient, Patient};
+use praxis_services::patients::{NewPatient, Patient};
 use praxis_services::{Actor, ServiceError};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -28,71 +28,22 @@ pub(super) fn router() -> Router<AppState> {
         .route("/my/details/{id}/consents/{consent}/withdraw", post(withdraw))
 }
 
-/// The contact details a patient may change (kept on errors).
-#[derive(Clone, Default, Deserialize)]
-struct ContactForm {
-    #[serde(default)]
-    preferred_name: String,
-    #[serde(default)]
-    gender_identity: String,
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    phone: String,
-    #[serde(default)]
-    address: String,
-    #[serde(default)]
-    ec_name: String,
-    #[serde(default)]
-    ec_phone: String,
-    #[serde(default)]
-    ec_relationship: String,
-    #[serde(default)]
-    insurance_provider: String,
-    #[serde(default)]
-    insurance_number: String,
-}
-
-impl ContactForm {
-    fn of(p: &Patient) -> Self {
-        let ec = p.emergency_contact.clone().unwrap_or_default();
-        ContactForm {
-            preferred_name: p.preferred_name.clone().unwrap_or_default(),
-            gender_identity: p.gender_identity.clone().unwrap_or_default(),
-            email: p.email.clone().unwrap_or_default(),
-            phone: p.phone.clone().unwrap_or_default(),
-            address: p.address.clone(),
-            ec_name: ec.name,
-            ec_phone: ec.phone,
-            ec_relationship: ec.relationship,
-            insurance_provider: p.insurance_provider.clone().unwrap_or_default(),
-            insurance_number: p.insurance_number.clone().unwrap_or_default(),
-        }
-    }
-
-    /// The whole record with these contact details (who the patient is stays as it is).
-    fn apply(&self, p: &Patient) -> NewPatient {
-        NewPatient {
-            given_name: p.given_name.clone(),
-            family_name: p.family_name.clone(),
-            preferred_name: some(&self.preferred_name),
-            sex: p.sex.clone(),
-            gender_identity: some(&self.gender_identity),
-            email: some(&self.email),
-            phone: some(&self.phone),
-            date_of_birth: p.date_of_birth,
-            address: self.address.clone(),
-            emergency_contact: some(&self.ec_name).map(|name| EmergencyContact {
-                name,
-                phone: self.ec_phone.clone(),
-                relationship: self.ec_relationship.clone(),
-            }),
-            insurance_provider: some(&self.insurance_provider),
-            insurance_number: some(&self.insurance_number),
-            notes: String::new(),
-            confirm_duplicate: false,
-        }
-    }
+/// The whole record with the contact details the portal form posted (it sends only
+/// those; the rest of [`PatientForm`] stays empty): who the patient is stays as it is,
+/// and the service keeps it so whatever is sent.
+fn contact_update(posted: &PatientForm, current: &Patient) -> NewPatient {
+    let who = PatientForm::of(current);
+    let form = PatientForm {
+        given_name: who.given_name,
+        family_name: who.family_name,
+        date_of_birth: who.date_of_birth,
+        sex: who.sex,
+        notes: String::new(),
+        confirm_duplicate: String::new(),
+        ..posted.clone()
+    };
+    // The date comes from the record itself, so it always reads.
+    form.to_input(&mut Vec::new())
 }
 
 #[derive(Template, WebTemplate)]
@@ -102,7 +53,7 @@ struct MinePage {
     p: Patient,
     born: String,
     sex: &'static str,
-    form: ContactForm,
+    form: PatientForm,
     errors: FormErrors,
     consents: Vec<ConsentView>,
     /// Other records the user acts for: (id, name), and whether this is one of them.
@@ -120,7 +71,7 @@ async fn render(
     actor: &Actor,
     csrf: &CsrfToken,
     id: PatientId,
-    form: Option<ContactForm>,
+    form: Option<PatientForm>,
     errors: Vec<praxis_domain::FieldError>,
     notice: Option<(&'static str, &'static str)>,
 ) -> PageResult {
@@ -150,7 +101,7 @@ async fn render(
         layout,
         born: born_label(p.date_of_birth, today),
         sex: p.sex.as_deref().map(sex_label).unwrap_or(""),
-        form: form.unwrap_or_else(|| ContactForm::of(&p)),
+        form: form.unwrap_or_else(|| PatientForm::of(&p)),
         errors: FormErrors(errors),
         consents,
         others,
@@ -197,11 +148,11 @@ async fn save(
     Extension(csrf): Extension<CsrfToken>,
     PageActor(actor): PageActor,
     Path(id): Path<PatientId>,
-    Form(f): Form<ContactForm>,
+    Form(f): Form<PatientForm>,
 ) -> PageResult {
     require_portal(&actor)?;
     let current = st.svc.get_patient(&actor, id).await?;
-    match st.svc.update_patient(&actor, id, f.apply(&current)).await {
+    match st.svc.update_patient(&actor, id, contact_update(&f, &current)).await {
         Ok(_) => Ok(Redirect::to(&format!("/my/details/{id}?msg=saved")).into_response()),
         Err(ServiceError::Validation(errors)) => {
             render(
@@ -257,8 +208,8 @@ mod tests {
             last_visit_at: None,
             created_at: jiff::Timestamp::UNIX_EPOCH,
         };
-        let f = ContactForm { phone: " +61 400 000 000 ".into(), ec_name: "Rui".into(), ..ContactForm::default() };
-        let input = f.apply(&p);
+        let f = PatientForm { phone: " +61 400 000 000 ".into(), ec_name: "Rui".into(), ..PatientForm::default() };
+        let input = contact_update(&f, &p);
         assert_eq!(input.given_name, "Ana");
         assert_eq!(input.date_of_birth, p.date_of_birth);
         assert_eq!(input.sex.as_deref(), Some("female"));
