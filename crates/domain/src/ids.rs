@@ -83,4 +83,18 @@ define_id!(
     WaitlistOfferId,
     /// One entry in an appointment's history (created, moved, status changed).
     AppointmentChangeId,
+    /// An invoice (draft, issued, paid or void).
+    InvoiceId,
+    /// One line of an invoice.
+    InvoiceLineId,
+    /// A payment received against an invoice (each has a numbered receipt).
+    PaymentId,
+    /// Money given back from a payment.
+    RefundId,
+    /// An insurance or Medicare claim for one invoice line.
+    ClaimId,
+    /// A referral or funded plan (referring practitioner, dates, session cap).
+    ReferralId,
+    /// An online payment attempt (a Stripe PaymentIntent).
+    OnlinePaymentId,
 );

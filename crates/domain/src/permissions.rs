@@ -194,6 +194,17 @@ pub enum Permission {
     ManageMessagePreferences,
     /// Build and publish intake questionnaires.
     ManageForms,
+    /// See invoices, payments and receipts (own: a patient's own invoices; a provider's
+    /// invoices for their own appointments).
+    ViewInvoices,
+    /// Draft, issue and void invoices; take payments and give refunds; manage claims.
+    ManageBilling,
+    /// Read the money reports (own: a provider's own revenue).
+    ViewBillingReports,
+    /// Set a clinic's billing details: tax number, payment terms, UPI, invoice prefix.
+    ManageBillingSettings,
+    /// Record and change referrals and funded plans.
+    ManageReferrals,
 }
 
 impl Permission {
@@ -220,6 +231,11 @@ impl Permission {
         Permission::ManageMessages,
         Permission::ManageMessagePreferences,
         Permission::ManageForms,
+        Permission::ViewInvoices,
+        Permission::ManageBilling,
+        Permission::ViewBillingReports,
+        Permission::ManageBillingSettings,
+        Permission::ManageReferrals,
     ];
 }
 
@@ -258,6 +274,16 @@ pub fn grant(role: Role, p: Permission) -> Option<Scope> {
         (ExportData, _) => None,
         (ManageForms, Admin) => Some(All),
         (ManageForms, _) => None,
+        (ViewInvoices | ViewBillingReports, Admin | Staff) => Some(All),
+        (ViewInvoices | ViewBillingReports, Provider) => Some(Own),
+        (ViewInvoices, Patient) => Some(Own),
+        (ViewBillingReports, Patient) => None,
+        (ManageBilling, Admin | Staff) => Some(All),
+        (ManageBilling, Provider | Patient) => None,
+        (ManageBillingSettings, Admin) => Some(All),
+        (ManageBillingSettings, _) => None,
+        (ManageReferrals, Admin | Staff | Provider) => Some(All),
+        (ManageReferrals, Patient) => None,
     }
 }
 
@@ -303,6 +329,25 @@ mod tests {
         assert_eq!(Roles::of(&[Role::Staff]).scope(Permission::ReadClinicalRecords), None);
         assert_eq!(Roles::of(&[Role::Provider]).scope(Permission::ReadClinicalRecords), Some(Scope::Own));
         assert_eq!(Roles::of(&[Role::Admin]).scope(Permission::WriteClinicalNotes), None);
+    }
+
+    #[test]
+    fn money_is_managed_by_billing_staff_and_administrators_only() {
+        for role in Role::ALL {
+            let r = Roles::of(&[role]);
+            let money = matches!(role, Role::Admin | Role::Staff);
+            assert_eq!(r.scope(Permission::ManageBilling).is_some(), money, "{role}");
+            // Providers see only their own revenue; patients only their own invoices.
+            match role {
+                Role::Provider => assert_eq!(r.scope(Permission::ViewBillingReports), Some(Scope::Own)),
+                Role::Patient => {
+                    assert_eq!(r.scope(Permission::ViewInvoices), Some(Scope::Own));
+                    assert_eq!(r.scope(Permission::ViewBillingReports), None);
+                }
+                _ => assert_eq!(r.scope(Permission::ViewBillingReports), Some(Scope::All)),
+            }
+        }
+        assert_eq!(Roles::of(&[Role::Staff]).scope(Permission::ManageBillingSettings), None);
     }
 
     #[test]

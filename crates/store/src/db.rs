@@ -385,6 +385,13 @@ arg_from_id!(
     PatientId,
     WaitlistOfferId,
     AppointmentChangeId,
+    InvoiceId,
+    InvoiceLineId,
+    PaymentId,
+    RefundId,
+    ClaimId,
+    ReferralId,
+    OnlinePaymentId,
 );
 
 /// A SQL statement with its bind values, runnable on either backend.
