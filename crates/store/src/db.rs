@@ -459,6 +459,13 @@ impl Where {
         self.and(|p| format!("({})", condition(p)), arg);
     }
 
+    /// Adds a bind value used outside the clause (in the select list of the statement the
+    /// clause is rendered into) and returns its placeholder.
+    pub fn arg(&mut self, a: impl Into<Arg>) -> String {
+        self.args.push(a.into());
+        format!("${}", self.args.len())
+    }
+
     /// Adds a condition with no bind value (a literal fragment such as `active = TRUE`).
     pub fn and_literal(&mut self, condition: &'static str) {
         self.text.push_str(if self.text.is_empty() { " WHERE " } else { " AND " });

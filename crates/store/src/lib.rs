@@ -13,6 +13,7 @@ mod error;
 
 pub mod appointments;
 pub mod audit;
+pub mod billing;
 pub mod availability;
 pub mod catalog;
 pub mod clinical;
