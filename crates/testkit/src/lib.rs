@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, Once};
 
 pub mod scheduling;
 pub mod sinks;
+pub mod stripe;
 
 /// The environment variable that switches the suite to PostgreSQL.
 pub const PG_ENV: &str = "PRAXIS_TEST_DATABASE_URL";
