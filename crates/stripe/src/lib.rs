@@ -333,7 +333,9 @@ impl StripeClient {
             .map(|v| v.eq_ignore_ascii_case("true"));
         let body = match res.bytes().await {
             Ok(b) => b,
-            Err(e) => return Err(StripeError::Transient(format!("{method} {path}: reading the answer: {}", describe(&e)))),
+            Err(e) => {
+                return Err(StripeError::Transient(format!("{method} {path}: reading the answer: {}", describe(&e))));
+            }
         };
         if status.is_success() {
             return serde_json::from_slice(&body)
@@ -442,18 +444,13 @@ pub(crate) mod de {
         #[serde(untagged)]
         enum MessageOrObject {
             Message(String),
-            Object {
-                message: Option<String>,
-                code: Option<String>,
-                decline_code: Option<String>,
-            },
+            Object { message: Option<String>, code: Option<String>, decline_code: Option<String> },
         }
         Ok(Option::<MessageOrObject>::deserialize(d)?.map(|v| match v {
             MessageOrObject::Message(m) => m,
-            MessageOrObject::Object { message, code, decline_code } => message
-                .or(decline_code)
-                .or(code)
-                .unwrap_or_else(|| "the payment failed".to_string()),
+            MessageOrObject::Object { message, code, decline_code } => {
+                message.or(decline_code).or(code).unwrap_or_else(|| "the payment failed".to_string())
+            }
         }))
     }
 }

@@ -161,10 +161,8 @@ pub fn verify(payload: &[u8], header: &str, secret: &str, now_unix: i64, toleran
         return Err(SignatureError::Mismatch);
     }
     let mac = mac_for(secret, timestamp, payload);
-    let matched = signatures
-        .iter()
-        .filter_map(|s| hex::decode(s).ok())
-        .any(|tag| mac.clone().verify_slice(&tag).is_ok());
+    let matched =
+        signatures.iter().filter_map(|s| hex::decode(s).ok()).any(|tag| mac.clone().verify_slice(&tag).is_ok());
     if !matched {
         return Err(SignatureError::Mismatch);
     }
@@ -195,7 +193,8 @@ pub fn parse_event(payload: &[u8]) -> Result<Event, WebhookError> {
     let raw: RawEvent =
         serde_json::from_slice(payload).map_err(|e| WebhookError::Payload(format!("not a Stripe event: {e}")))?;
     let kind_of_object = raw.data.object.get("object").and_then(|v| v.as_str()).unwrap_or("").to_string();
-    let bad = |e: serde_json::Error| WebhookError::Payload(format!("event {}: unreadable {kind_of_object}: {e}", raw.id));
+    let bad =
+        |e: serde_json::Error| WebhookError::Payload(format!("event {}: unreadable {kind_of_object}: {e}", raw.id));
     let object = match kind_of_object.as_str() {
         "payment_intent" => EventObject::PaymentIntent(serde_json::from_value(raw.data.object).map_err(bad)?),
         "charge" => EventObject::Charge(serde_json::from_value(raw.data.object).map_err(bad)?),

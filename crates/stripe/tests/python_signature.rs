@@ -39,11 +39,8 @@ else:
 "#;
 
 fn python_has_stripe() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import stripe"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+    let ok =
+        Command::new("python3").args(["-c", "import stripe"]).output().map(|o| o.status.success()).unwrap_or(false);
     if !ok {
         if std::env::var_os("PRAXIS_REQUIRE_PYTHON_CHECKS").is_some() {
             panic!("PRAXIS_REQUIRE_PYTHON_CHECKS is set but `python3 -c \"import stripe\"` fails");

@@ -57,7 +57,9 @@ impl RecordedRequest {
                 let l = s.to_ascii_lowercase();
                 l.contains("card[number]")
                     || (l.contains("card") && l.contains("[number]"))
-                    || l.contains("cvc") || l.contains("exp_month") || longest_digit_run(s) >= 13
+                    || l.contains("cvc")
+                    || l.contains("exp_month")
+                    || longest_digit_run(s) >= 13
             })
         })
     }
@@ -606,9 +608,7 @@ fn positive_amount(req: &RecordedRequest, required: bool) -> Result<Option<i64>,
                 "This value must be greater than or equal to 1.",
                 Some("amount"),
             )),
-            Err(_) => {
-                Err(invalid(Some("parameter_invalid_integer"), &format!("Invalid integer: {v}"), Some("amount")))
-            }
+            Err(_) => Err(invalid(Some("parameter_invalid_integer"), &format!("Invalid integer: {v}"), Some("amount"))),
         },
     }
 }
@@ -923,7 +923,10 @@ mod tests {
         // Not through the client: upper-case currency, a fractional amount, card data.
         let http = crate::http_client();
         let post = |form: Vec<(&'static str, &'static str)>| {
-            http.post(format!("{}/v1/payment_intents", fake.base_url())).bearer_auth(fake.secret_key()).form(&form).send()
+            http.post(format!("{}/v1/payment_intents", fake.base_url()))
+                .bearer_auth(fake.secret_key())
+                .form(&form)
+                .send()
         };
         let res = post(vec![("amount", "100"), ("currency", "AUD")]).await.unwrap();
         assert_eq!(res.status(), 400);
@@ -1027,8 +1030,10 @@ mod tests {
             params: params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             headers: Vec::new(),
         };
-        assert!(!req(&[("amount", "12050"), ("metadata[invoice_id]", "0195f0c2-aaaa-7bbb-8ccc-1234567890ab")])
-            .looks_like_card_data());
+        assert!(
+            !req(&[("amount", "12050"), ("metadata[invoice_id]", "0195f0c2-aaaa-7bbb-8ccc-1234567890ab")])
+                .looks_like_card_data()
+        );
         assert!(!req(&[("description", "Invoice 2026-03-01, patient +61 412 345 678")]).looks_like_card_data());
         assert!(req(&[("payment_method_data[card][number]", "x")]).looks_like_card_data());
         assert!(req(&[("card[number]", "1")]).looks_like_card_data());
