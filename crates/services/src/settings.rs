@@ -74,6 +74,8 @@ pub struct Settings {
     pub data_dir: std::path::PathBuf,
     /// The largest document accepted, in bytes (default 20 MiB).
     pub max_upload_bytes: u64,
+    /// The card-payment provider (Stripe), when configured; none: no online payment.
+    pub payment_gateway: Option<std::sync::Arc<dyn crate::billing::PaymentGateway>>,
 }
 
 impl Default for Settings {
@@ -95,6 +97,7 @@ impl Default for Settings {
             retry_cap: SignedDuration::from_hours(1),
             data_dir: std::path::PathBuf::from("./data"),
             max_upload_bytes: 20 * 1024 * 1024,
+            payment_gateway: None,
         }
     }
 }

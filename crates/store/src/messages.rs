@@ -339,6 +339,13 @@ pub async fn admin_emails(db: &Db) -> StoreResult<Vec<String>> {
     Ok(rows.into_iter().filter(|(_, roles)| roles.split(',').any(|r| r.trim() == "admin")).map(|(e, _)| e).collect())
 }
 
+/// [`admin_emails`] inside a transaction.
+pub async fn admin_emails_tx(tx: &mut Tx) -> StoreResult<Vec<String>> {
+    let rows: Vec<(String, String)> =
+        tx.fetch_all(sql("SELECT email, roles FROM users WHERE active = TRUE ORDER BY email")).await?;
+    Ok(rows.into_iter().filter(|(_, roles)| roles.split(',').any(|r| r.trim() == "admin")).map(|(e, _)| e).collect())
+}
+
 /// The patients booked into an appointment, inside a transaction.
 pub async fn booked_patients_tx(tx: &mut Tx, appointment: Uuid) -> StoreResult<Vec<Uuid>> {
     let rows: Vec<(Uuid,)> = tx

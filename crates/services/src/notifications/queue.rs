@@ -89,6 +89,10 @@ impl Services {
     pub async fn process_job(&self, c: &Claimed, transports: &Transports) -> ServiceResult<Outcome> {
         match c.job.kind.as_str() {
             MESSAGE_JOB => self.process_message(c, transports).await,
+            crate::billing::online::REFUND_JOB | crate::billing::online::CANCEL_JOB => {
+                self.process_payment_job(c).await
+            }
+            crate::billing::automatic::BILLING_JOB => self.process_billing_job(c).await,
             other => self.record_dead_job(c, &format!("unknown job kind {other:?}")).await,
         }
     }
@@ -174,6 +178,15 @@ impl Services {
             },
             None => None,
         };
+        let (invoice, files) = if template.is_billing() {
+            match self.billing_message(template, &data).await? {
+                crate::billing::BillingMessage::Ready(facts, files) => (Some(facts), files),
+                crate::billing::BillingMessage::Stale(why) => return Ok(Attempt::Stale(why)),
+                crate::billing::BillingMessage::Unrenderable(why) => return Ok(Attempt::Unrenderable(why)),
+            }
+        } else {
+            (None, Vec::new())
+        };
         // Is it still worth sending?
         if let Some(a) = &appointment {
             match template {
@@ -239,6 +252,7 @@ impl Services {
             template,
             given_name: &given_name,
             appointment: appointment.as_ref(),
+            invoice: invoice.as_ref(),
             data: &data,
             base_url: &self.settings().public_base_url,
             now,
@@ -256,6 +270,7 @@ impl Services {
                     text: rendered.text,
                     html: rendered.html,
                     calendar: rendered.calendar,
+                    files,
                     message_id: message_id_for(key, &self.settings().public_base_url),
                     idempotency_key: key.clone(),
                 };

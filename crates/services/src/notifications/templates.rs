@@ -28,18 +28,32 @@ pub enum Template {
     WaitlistOffer,
     /// A notice to staff: a message failed for good (failure alerts), or other free text.
     Alert,
+    /// An invoice was issued (with its PDF).
+    Invoice,
+    /// A payment was received (with the receipt's PDF).
+    Receipt,
+    /// An invoice is past its due date.
+    OverdueReminder,
 }
 
 impl Template {
     /// Every template.
-    pub const ALL: [Template; 6] = [
+    pub const ALL: [Template; 9] = [
         Template::Confirmation,
         Template::Reminder,
         Template::Cancellation,
         Template::Reschedule,
         Template::WaitlistOffer,
         Template::Alert,
+        Template::Invoice,
+        Template::Receipt,
+        Template::OverdueReminder,
     ];
+
+    /// True for the billing emails (about an invoice, not an appointment).
+    pub fn is_billing(self) -> bool {
+        matches!(self, Template::Invoice | Template::Receipt | Template::OverdueReminder)
+    }
 
     /// The stored name.
     pub fn as_str(self) -> &'static str {
@@ -50,6 +64,9 @@ impl Template {
             Template::Reschedule => "reschedule",
             Template::WaitlistOffer => "waitlist_offer",
             Template::Alert => "alert",
+            Template::Invoice => "invoice",
+            Template::Receipt => "receipt",
+            Template::OverdueReminder => "overdue_reminder",
         }
     }
 
@@ -62,6 +79,9 @@ impl Template {
             Template::Reschedule => "Moved appointment",
             Template::WaitlistOffer => "Waiting-list offer",
             Template::Alert => "Failure alert",
+            Template::Invoice => "Invoice",
+            Template::Receipt => "Receipt",
+            Template::OverdueReminder => "Overdue invoice reminder",
         }
     }
 }
@@ -103,6 +123,39 @@ pub struct MessageData {
     /// Alerts: text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    /// Billing emails: the invoice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub invoice_id: Option<Uuid>,
+    /// Receipts: the payment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_id: Option<Uuid>,
+}
+
+/// An invoice as a billing email shows it (money already formatted for people).
+#[derive(Clone, Debug, Default)]
+pub struct InvoiceFacts {
+    /// `INV-2027-000123`.
+    pub number: String,
+    /// Clinic name.
+    pub clinic_name: String,
+    /// Clinic address.
+    pub clinic_address: String,
+    /// "$85.00".
+    pub total: String,
+    /// What is still owing ("$0.00" once paid).
+    pub balance: String,
+    /// Of the balance, what the patient owes (after expected rebates).
+    pub patient_owes: String,
+    /// Issued on ("3 March 2027").
+    pub issued: String,
+    /// Due on.
+    pub due: String,
+    /// Receipts: number, amount and method.
+    pub receipt: Option<(String, String, String)>,
+    /// Where the patient sees and pays it.
+    pub url: String,
+    /// True when online payment is offered.
+    pub pay_online: bool,
 }
 
 /// The appointment as a message shows it.
@@ -147,6 +200,8 @@ pub struct RenderInput<'a> {
     pub given_name: &'a str,
     /// The appointment, for appointment messages.
     pub appointment: Option<&'a AppointmentFacts>,
+    /// The invoice, for billing emails.
+    pub invoice: Option<&'a InvoiceFacts>,
     /// The stored data.
     pub data: &'a MessageData,
     /// Public address (`https://clinic.example`), for links.
@@ -320,6 +375,9 @@ pub fn render_message(input: &RenderInput<'_>) -> Result<Rendered, RenderError> 
         let sms = format!("Praxis: {subject}");
         return Ok(Rendered { subject, text, html, sms, calendar: None });
     }
+    if t.is_billing() {
+        return render_billing(t, &hello, needs(t, input.invoice, "the invoice")?);
+    }
     let a = needs(t, input.appointment, "the appointment")?;
     let when = long_time(a.start, &a.zone);
     let when_short = short_time(a.start, &a.zone);
@@ -440,11 +498,80 @@ pub fn render_message(input: &RenderInput<'_>) -> Result<Rendered, RenderError> 
                 None,
             )
         }
-        Template::Alert => return Err(RenderError { template: t.as_str(), reason: "unreachable".into() }),
+        Template::Alert | Template::Invoice | Template::Receipt | Template::OverdueReminder => {
+            return Err(RenderError { template: t.as_str(), reason: "unreachable".into() });
+        }
     };
     let (text, html) = b.finish(&subject, &footer);
     let sms: String = sms.chars().take(320).collect();
     Ok(Rendered { subject, text, html, sms, calendar })
+}
+
+/// The billing emails: invoice issued, receipt, overdue reminder (the PDF is attached by
+/// the sender).
+fn render_billing(t: Template, hello: &str, inv: &InvoiceFacts) -> Result<Rendered, RenderError> {
+    let mut b = Body::new();
+    b.para(hello);
+    let pay_line = if inv.pay_online { "See and pay it online" } else { "See it online" };
+    let (subject, sms) = match t {
+        Template::Invoice => {
+            b.para(&format!("Please find attached invoice {} from {}.", inv.number, inv.clinic_name));
+            b.facts(&[
+                ("Invoice", inv.number.clone()),
+                ("Issued", inv.issued.clone()),
+                ("Total", inv.total.clone()),
+                ("You pay", inv.patient_owes.clone()),
+                ("Due by", inv.due.clone()),
+            ]);
+            b.link(pay_line, &inv.url);
+            (
+                format!("Invoice {} from {}: {}", inv.number, inv.clinic_name, inv.patient_owes),
+                format!("{}: invoice {} for {}, due {}. {}", inv.clinic_name, inv.number, inv.patient_owes, inv.due, inv.url),
+            )
+        }
+        Template::Receipt => {
+            let (number, amount, method) = inv.receipt.clone().ok_or_else(|| RenderError {
+                template: t.as_str(),
+                reason: "the payment is missing".into(),
+            })?;
+            b.para(&format!("Thank you: we received {amount} for invoice {}.", inv.number));
+            b.facts(&[
+                ("Receipt", number.clone()),
+                ("Amount", amount.clone()),
+                ("Paid by", method),
+                ("Invoice", inv.number.clone()),
+                ("Still owing", inv.balance.clone()),
+            ]);
+            b.para("Your receipt is attached.");
+            b.link("Your invoices", &inv.url);
+            (
+                format!("Receipt {number} from {}: {amount} received", inv.clinic_name),
+                format!("{}: {amount} received for {}, receipt {number}. Thank you.", inv.clinic_name, inv.number),
+            )
+        }
+        _ => {
+            b.para(&format!(
+                "Invoice {} from {} was due on {} and {} is still owing. If you have paid it in the last few days, \
+                 thank you, and please ignore this reminder.",
+                inv.number, inv.clinic_name, inv.due, inv.patient_owes
+            ));
+            b.facts(&[("Invoice", inv.number.clone()), ("Owing", inv.patient_owes.clone()), ("Was due", inv.due.clone())]);
+            b.link(pay_line, &inv.url);
+            b.para("If you cannot pay it now, please contact the clinic; we are glad to help.");
+            (
+                format!("Reminder: invoice {} is overdue", inv.number),
+                format!("{}: invoice {} ({}) is overdue. {}", inv.clinic_name, inv.number, inv.patient_owes, inv.url),
+            )
+        }
+    };
+    let footer = format!(
+        "{}{}\nPlease do not reply to this message; contact the clinic instead.",
+        inv.clinic_name,
+        if inv.clinic_address.is_empty() { String::new() } else { format!(", {}", inv.clinic_address.replace('\n', ", ")) }
+    );
+    let (text, html) = b.finish(&subject, &footer);
+    let sms: String = sms.chars().take(320).collect();
+    Ok(Rendered { subject, text, html, sms, calendar: None })
 }
 
 #[cfg(test)]
@@ -485,6 +612,7 @@ mod tests {
             template: Template::Confirmation,
             given_name: "Ana",
             appointment: Some(&a),
+            invoice: None,
             data: &data,
             base_url: "https://clinic.example/",
             now: a.updated_at,
@@ -506,6 +634,7 @@ mod tests {
             template: Template::WaitlistOffer,
             given_name: "Ana",
             appointment: Some(&a),
+            invoice: None,
             data: &data,
             base_url: "http://x",
             now: a.updated_at,

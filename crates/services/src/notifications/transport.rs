@@ -44,10 +44,23 @@ pub struct OutgoingEmail {
     pub html: String,
     /// A calendar attachment (`.ics`) with its iTIP method, if any.
     pub calendar: Option<CalendarAttachment>,
+    /// Files attached (an invoice's or a receipt's PDF).
+    pub files: Vec<FileAttachment>,
     /// Globally unique, stable across retries: `<message_id>` becomes the `Message-ID`.
     pub message_id: String,
     /// The job's idempotency key (sent as `X-Idempotency-Key`).
     pub idempotency_key: String,
+}
+
+/// A file attached to an email.
+#[derive(Clone, Debug)]
+pub struct FileAttachment {
+    /// File name (`INV-2027-000123.pdf`).
+    pub filename: String,
+    /// MIME type (`application/pdf`).
+    pub content_type: String,
+    /// The bytes.
+    pub bytes: Vec<u8>,
 }
 
 /// An `.ics` attachment.
@@ -176,17 +189,21 @@ pub fn build_message(from: &Mailbox, email: &OutgoingEmail) -> Result<Message, S
         .to(to)
         .subject(email.subject.clone())
         .message_id(Some(format!("<{}>", email.message_id)));
-    let mut msg = match &email.calendar {
-        Some(cal) => {
+    let mut msg = if email.calendar.is_none() && email.files.is_empty() {
+        builder.multipart(body)
+    } else {
+        let mut mixed = MultiPart::mixed().multipart(body);
+        if let Some(cal) = &email.calendar {
             let ct = ContentType::parse(&format!("text/calendar; charset=utf-8; method={}", cal.method))
                 .map_err(|e| SendError::Permanent(format!("calendar content type: {e}")))?;
-            builder.multipart(
-                MultiPart::mixed()
-                    .multipart(body)
-                    .singlepart(Attachment::new(cal.filename.clone()).body(cal.body.clone(), ct)),
-            )
+            mixed = mixed.singlepart(Attachment::new(cal.filename.clone()).body(cal.body.clone(), ct));
         }
-        None => builder.multipart(body),
+        for f in &email.files {
+            let ct = ContentType::parse(&f.content_type)
+                .map_err(|e| SendError::Permanent(format!("attachment content type: {e}")))?;
+            mixed = mixed.singlepart(Attachment::new(f.filename.clone()).body(f.bytes.clone(), ct));
+        }
+        builder.multipart(mixed)
     }
     .map_err(|e| SendError::Permanent(format!("cannot build the email: {e}")))?;
     if let Ok(name) = HeaderName::new_from_ascii("X-Idempotency-Key".into()) {

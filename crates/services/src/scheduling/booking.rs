@@ -6,6 +6,7 @@ use crate::actor::Actor;
 use crate::error::{ServiceError, ServiceResult};
 use crate::users::{Page, PageRequest};
 use jiff::Timestamp;
+use crate::billing::BillingEvent;
 use praxis_domain::appointment::{is_late_cancellation, next};
 use praxis_domain::permissions::Scope;
 use praxis_domain::slots::{occupied_range, slot_is_bookable};
@@ -373,6 +374,8 @@ impl Services {
         ));
         if row.status != "held" {
             self.assign_intake_on_booking(tx, row.service_id, row.id, patient, row.created_at).await?;
+            self.enqueue_billing_event(tx, row.id, row.service_id, BillingEvent::Booked, Some(patient), row.created_at)
+                .await?;
         }
         // Series send one confirmation for all their appointments (see book_series).
         if row.status == "confirmed" && row.series_id.is_none() {
@@ -418,6 +421,7 @@ impl Services {
             format!("patient {patient} joined {} ({} of {})", session.number, booked.len() + 1, session.capacity),
         ));
         self.assign_intake_on_booking(tx, ServiceId(session.service_id), id, patient, now).await?;
+        self.enqueue_billing_event(tx, id, ServiceId(session.service_id), BillingEvent::Booked, Some(patient), now).await?;
         let appt = crate::notifications::Appt::of_row(&session);
         self.notify(tx, crate::notifications::Event::Booked, &[appt], Some(&[patient.0]), now).await?;
         Ok(id)
@@ -565,6 +569,14 @@ impl Services {
                 patients::set_last_visit(&mut tx, PatientId(p.patient_id), row.starts_at.0).await?;
             }
         }
+        let billing = match to {
+            AppointmentStatus::Completed => Some(BillingEvent::Completed),
+            AppointmentStatus::NoShow => Some(BillingEvent::NoShow),
+            _ => None,
+        };
+        if let Some(event) = billing {
+            self.enqueue_billing_event(&mut tx, id, ServiceId(row.service_id), event, None, now).await?;
+        }
         if let Some(offer) = waitlist::pending_offer_for_appointment(&mut tx, id).await?
             && matches!(to, AppointmentStatus::Confirmed | AppointmentStatus::Requested)
         {
@@ -575,6 +587,8 @@ impl Services {
             for p in parts.iter().filter(|p| p.status == "booked") {
                 self.assign_intake_on_booking(&mut tx, ServiceId(row.service_id), id, PatientId(p.patient_id), now)
                     .await?;
+                let (service, patient) = (ServiceId(row.service_id), Some(PatientId(p.patient_id)));
+                self.enqueue_billing_event(&mut tx, id, service, BillingEvent::Booked, patient, now).await?;
             }
         }
         if to == AppointmentStatus::Confirmed {
@@ -652,6 +666,8 @@ impl Services {
                 appointments::insert_change(&mut tx, &c).await?;
                 let appt = crate::notifications::Appt::of_row(&target);
                 self.notify(&mut tx, crate::notifications::Event::Cancelled, &[appt], Some(&[me.id.0]), now).await?;
+                let event = if late { BillingEvent::LateCancelled } else { BillingEvent::Cancelled };
+                self.enqueue_billing_event(&mut tx, tid, ServiceId(target.service_id), event, Some(me.id), now).await?;
                 tx.audit(self.audit_entry(
                     actor,
                     "appointment.leave",
@@ -668,6 +684,10 @@ impl Services {
                 cancelled_notices.push(crate::notifications::Appt::of_row(&target));
             }
             appointments::cancel(&mut tx, tid, actor.user_id, &reason, late, now).await?;
+            if status != AppointmentStatus::Held {
+                let event = if late { BillingEvent::LateCancelled } else { BillingEvent::Cancelled };
+                self.enqueue_billing_event(&mut tx, tid, ServiceId(target.service_id), event, None, now).await?;
+            }
             let mut c = change(tid, now, actor, "status");
             c.from_status = Some(status.as_str().into());
             c.to_status = Some("cancelled".into());

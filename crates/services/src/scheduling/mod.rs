@@ -477,6 +477,7 @@ impl Services {
         praxis_store::sessions::purge_ended(&mut tx, week_ago).await?;
         praxis_store::throttle::purge(&mut tx, week_ago).await?;
         tx.commit().await?;
+        self.sweep_overdue_invoices().await?;
         Ok(())
     }
 }

@@ -73,7 +73,7 @@ CREATE INDEX invoices_appointment_idx ON invoices (appointment_id);
 CREATE INDEX invoices_open_idx ON invoices (currency, issue_date, total_minor, paid_minor, clinic_id, provider_id)
     WHERE status IN ('issued', 'partially_paid', 'overdue');
 -- One automatic invoice (draft on completion, deposit, fee) per appointment and kind.
-CREATE UNIQUE INDEX invoices_automatic_key ON invoices (appointment_id, source)
+CREATE UNIQUE INDEX invoices_automatic_key ON invoices (appointment_id, patient_id, source)
     WHERE source IN ('auto', 'deposit', 'late_cancel', 'no_show') AND status <> 'void';
 
 CREATE TABLE invoice_lines (

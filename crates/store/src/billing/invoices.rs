@@ -490,35 +490,39 @@ pub async fn patient_balance(db: &Db, patient: PatientId) -> StoreResult<Vec<(St
     .await
 }
 
-/// The invoice of `source` drafted automatically for an appointment and patient, if any (not void).
+/// The invoice of `source` drafted automatically for an appointment and patient, if any
+/// (void ones only when `include_void`: a waived fee is not drafted again).
 pub async fn automatic_for(
     tx: &mut Tx,
     appointment: AppointmentId,
     patient: PatientId,
     source: &str,
+    include_void: bool,
 ) -> StoreResult<Option<Uuid>> {
     let row: Option<(Uuid,)> = tx
         .fetch_optional(
             sql("SELECT id FROM invoices WHERE appointment_id = $1 AND patient_id = $2 AND source = $3 \
-                 AND status <> 'void'")
+                 AND ($4 OR status <> 'void') ORDER BY created_at DESC LIMIT 1")
             .bind(appointment)
             .bind(patient)
-            .bind(source),
+            .bind(source)
+            .bind(include_void),
         )
         .await?;
     Ok(row.map(|r| r.0))
 }
 
-/// True when some invoice that is not void already bills `appointment` for `patient` on a charge line.
-pub async fn appointment_billed(tx: &mut Tx, appointment: AppointmentId, patient: PatientId) -> StoreResult<bool> {
-    let row: Option<(i64,)> = tx
-        .fetch_optional(
-            sql("SELECT CAST(1 AS BIGINT) FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id \
-                 WHERE l.appointment_id = $1 AND i.patient_id = $2 AND i.status <> 'void' AND l.kind = 'charge' \
-                 LIMIT 1")
-            .bind(appointment)
-            .bind(patient),
-        )
-        .await?;
-    Ok(row.is_some())
+/// The invoices (not void) that bill `appointment` for `patient` on a charge line: (id, number).
+pub async fn billing_invoices_of(
+    tx: &mut Tx,
+    appointment: AppointmentId,
+    patient: PatientId,
+) -> StoreResult<Vec<(Uuid, Option<String>)>> {
+    tx.fetch_all(
+        sql("SELECT DISTINCT i.id, i.number FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id \
+             WHERE l.appointment_id = $1 AND i.patient_id = $2 AND i.status <> 'void' AND l.kind = 'charge'")
+        .bind(appointment)
+        .bind(patient),
+    )
+    .await
 }

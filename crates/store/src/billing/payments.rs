@@ -153,6 +153,13 @@ pub async fn add_refunded(tx: &mut Tx, id: PaymentId, delta: i64) -> StoreResult
     Ok(())
 }
 
+/// Adds to what was received on a payment (an online payment that brought more than was
+/// owing: the excess is refunded at once, so the net paid stays what was owing).
+pub async fn add_amount(tx: &mut Tx, id: PaymentId, delta: i64) -> StoreResult<()> {
+    tx.execute(sql("UPDATE payments SET amount_minor = amount_minor + $2 WHERE id = $1").bind(id).bind(delta)).await?;
+    Ok(())
+}
+
 /// A refund as stored.
 #[derive(Clone, Debug, sqlx::FromRow)]
 pub struct RefundRow {

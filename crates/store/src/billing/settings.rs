@@ -213,3 +213,17 @@ pub async fn clinic_contact(db: &Db, clinic: ClinicId) -> StoreResult<Option<Cli
 pub async fn clinic_contact_tx(tx: &mut Tx, clinic: ClinicId) -> StoreResult<Option<ClinicContactRow>> {
     tx.fetch_optional(sql("SELECT name, address, phone, email, time_zone FROM clinics WHERE id = $1").bind(clinic)).await
 }
+
+/// The currency most of the services offered at a clinic are priced in (the default for
+/// its invoices before its billing details are saved).
+pub async fn clinic_currency(db: &Db, clinic: ClinicId) -> StoreResult<Option<String>> {
+    let row: Option<(String,)> = db
+        .fetch_optional(
+            sql("SELECT s.currency FROM services s JOIN provider_services ps ON ps.service_id = s.id \
+                 JOIN provider_clinics pc ON pc.provider_id = ps.provider_id WHERE pc.clinic_id = $1 \
+                 GROUP BY s.currency ORDER BY COUNT(*) DESC, s.currency LIMIT 1")
+            .bind(clinic),
+        )
+        .await?;
+    Ok(row.map(|r| r.0))
+}
