@@ -40,6 +40,10 @@ pub struct Global {
     #[command(flatten)]
     pub notify: crate::notify::NotifyArgs,
 
+    /// Online payments through Stripe (off without a secret key).
+    #[command(flatten)]
+    pub payments: crate::payments::PaymentArgs,
+
     /// Keys that seal clinical content, `id:base64key,id:base64key` (32-byte keys).
     /// Required with PostgreSQL (every instance needs the same keys); with SQLite a key
     /// file `keys.json` in the data directory is created instead. Never printed.

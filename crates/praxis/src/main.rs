@@ -5,6 +5,7 @@ mod cli;
 mod config;
 mod demo;
 mod notify;
+mod payments;
 mod server;
 
 use clap::Parser;

@@ -30,6 +30,7 @@ pub async fn open(g: &Global, public_url: Option<String>) -> Result<Services> {
         settings.public_base_url = u.trim_end_matches('/').to_string();
     }
     crate::notify::apply_settings(&g.notify, &mut settings)?;
+    crate::payments::apply_settings(&g.payments, &mut settings)?;
     let svc = Services::new(db, Arc::new(SystemClock), settings);
     svc.reindex_patients().await.context("indexing patients for search")?;
     Ok(svc)

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod catalog;
 pub mod documents;
 pub mod forms;
@@ -42,6 +43,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "documents", description = "Patient documents: upload, details, download (who sees what depends on the access level)"),
         (name = "forms", description = "Intake questionnaires, their assignment to patients and the answers"),
         (name = "messages", description = "Email and SMS sent to patients: status, retry, cancel, preferences"),
+        (name = "billing", description = "Invoices, payments, refunds, claims, referrals, reports and Stripe's webhook (money in minor units)"),
     )
 )]
 struct ApiDoc;
@@ -70,6 +72,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(messages::router())
         .merge(documents::router())
         .merge(forms::router())
+        .merge(billing::router())
 }
 
 /// The OpenAPI document.
