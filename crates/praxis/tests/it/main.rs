@@ -5,6 +5,8 @@
 
 mod audit;
 mod auth;
+mod billing;
+mod billing_online;
 mod cli;
 mod clinical;
 mod documents;

@@ -19,6 +19,7 @@ const CLINICAL: &[Role] = &[Role::Admin, Role::Staff, Role::Provider];
 const ADMIN_PROVIDER: &[Role] = &[Role::Admin, Role::Provider];
 const PATIENT_ONLY: &[Role] = &[Role::Patient];
 const PROVIDER_ONLY: &[Role] = &[Role::Provider];
+const ADMIN_STAFF_PATIENT: &[Role] = &[Role::Admin, Role::Staff, Role::Patient];
 
 /// (method, path as in the OpenAPI document, body, roles allowed). Path parameters are
 /// filled with fresh records that belong to the acting provider or patient where the
@@ -180,6 +181,48 @@ fn api_table() -> Vec<(&'static str, &'static str, serde_json::Value, &'static [
         ("POST", "/api/v1/form-assignments/{id}/answers", json!({"answers": {"q1": "Nothing"}}), PATIENT_ONLY),
         ("POST", "/api/v1/form-assignments/{id}/cancel", json!({}), CLINICAL),
         ("GET", "/api/v1/appointments/{id}/forms", json!(null), EVERYONE),
+        ("GET", "/api/v1/invoices", json!(null), EVERYONE),
+        (
+            "POST",
+            "/api/v1/invoices",
+            json!({"patient_id": "$patient", "clinic_id": "$clinic", "lines": [{"description": "Report", "unit_price_minor": 100}]}),
+            ADMIN_STAFF,
+        ),
+        ("GET", "/api/v1/invoices/{id}", json!(null), EVERYONE),
+        ("PUT", "/api/v1/invoices/{id}", json!({"lines": []}), ADMIN_STAFF),
+        ("DELETE", "/api/v1/invoices/{id}", json!(null), ADMIN_STAFF),
+        ("POST", "/api/v1/invoices/{id}/issue", json!({}), ADMIN_STAFF),
+        ("POST", "/api/v1/invoices/{id}/void", json!({"reason": "Test"}), ADMIN_STAFF),
+        ("POST", "/api/v1/invoices/{id}/reissue", json!({}), ADMIN_STAFF),
+        ("GET", "/api/v1/invoices/{id}/pdf", json!(null), EVERYONE),
+        ("GET", "/api/v1/invoices/{id}/upi", json!(null), EVERYONE),
+        ("POST", "/api/v1/invoices/{id}/payments", json!({"method": "cash", "amount_minor": 100}), ADMIN_STAFF),
+        ("POST", "/api/v1/invoices/{id}/pay-online", json!({}), ADMIN_STAFF_PATIENT),
+        ("GET", "/api/v1/payments/{id}/receipt", json!(null), EVERYONE),
+        ("POST", "/api/v1/payments/{id}/refunds", json!({"amount_minor": 10, "reason": "Test"}), ADMIN_STAFF),
+        ("GET", "/api/v1/claims", json!(null), ADMIN_STAFF),
+        ("POST", "/api/v1/claims/{id}/actions", json!({"action": "submit"}), ADMIN_STAFF),
+        ("GET", "/api/v1/patients/{id}/balance", json!(null), ADMIN_STAFF_PATIENT),
+        ("GET", "/api/v1/patients/{id}/referrals", json!(null), CLINICAL),
+        (
+            "POST",
+            "/api/v1/patients/{id}/referrals",
+            json!({"label": "Plan", "referrer_name": "Dr A", "referral_date": "2026-01-01", "session_cap": 10}),
+            CLINICAL,
+        ),
+        ("GET", "/api/v1/patients/{id}/plan-warnings", json!(null), CLINICAL),
+        ("GET", "/api/v1/referrals/{id}", json!(null), CLINICAL),
+        ("PUT", "/api/v1/referrals/{id}", json!({"label": "Plan", "referrer_name": "Dr B", "referral_date": "2026-01-01"}), CLINICAL),
+        ("GET", "/api/v1/reports/revenue", json!(null), CLINICAL),
+        ("GET", "/api/v1/reports/aged-receivables", json!(null), CLINICAL),
+        ("GET", "/api/v1/reports/payments", json!(null), CLINICAL),
+        ("GET", "/api/v1/reports/tax", json!(null), CLINICAL),
+        ("GET", "/api/v1/reports/{kind}/csv", json!(null), CLINICAL),
+        ("GET", "/api/v1/clinics/{id}/billing", json!(null), ADMIN_STAFF),
+        ("PUT", "/api/v1/clinics/{id}/billing", json!({"currency": "AUD", "tax_number": "51 824 753 556"}), ADMIN),
+        ("GET", "/api/v1/services/billing", json!(null), ADMIN_STAFF),
+        ("GET", "/api/v1/services/{id}/billing", json!(null), ADMIN_STAFF),
+        ("PUT", "/api/v1/services/{id}/billing", json!({"tax_bp": 1000}), ADMIN),
         // Late: it replaces the patient's details (their email, which messages go to).
         ("PUT", "/api/v1/patients/{id}", json!({"given_name": "Changed", "family_name": "Name"}), EVERYONE),
         // Last: it ends the session the other rows use.
@@ -188,7 +231,7 @@ fn api_table() -> Vec<(&'static str, &'static str, serde_json::Value, &'static [
 }
 
 /// Routes anyone may call, logged in or not.
-const PUBLIC_API: &[(&str, &str)] = &[("POST", "/api/v1/auth/login")];
+const PUBLIC_API: &[(&str, &str)] = &[("POST", "/api/v1/auth/login"), ("POST", "/webhooks/stripe")];
 
 /// (method, path, form fields, roles allowed) for the web pages.
 type PageRow = (&'static str, &'static str, Vec<(&'static str, &'static str)>, &'static [Role]);
@@ -327,7 +370,18 @@ impl Targets {
         let sys = praxis_services::Actor::system("test");
         let mut path = path.to_string();
         let mut body = body.to_string();
-        if path.starts_with("/api/v1/users/{id}") {
+        if path.starts_with("/api/v1/invoices/{id}") {
+            path = path.replace("{id}", &crate::billing::fresh_invoice(app, &self.clinic, &self.provider, self.patient.id).await.0);
+        } else if path.starts_with("/api/v1/payments/{id}") {
+            let inv = crate::billing::fresh_invoice(app, &self.clinic, &self.provider, self.patient.id).await.0;
+            path = path.replace("{id}", &crate::billing::fresh_payment(app, &inv).await);
+        } else if path.starts_with("/api/v1/claims/{id}") {
+            path = path.replace("{id}", &crate::billing::fresh_invoice(app, &self.clinic, &self.provider, self.patient.id).await.1);
+        } else if path.starts_with("/api/v1/referrals/{id}") {
+            path = path.replace("{id}", &crate::billing::fresh_referral(app, self.patient.id).await);
+        } else if path.starts_with("/api/v1/reports/{kind}") {
+            path = path.replace("{kind}", "revenue");
+        } else if path.starts_with("/api/v1/users/{id}") {
             path = path.replace("{id}", &app.create_user(&[Role::Staff]).await.id.to_string());
         } else if path.starts_with("/api/v1/clinics/{id}") {
             path = path.replace("{id}", &self.clinic.id.to_string());
@@ -458,6 +512,9 @@ impl Targets {
                 .await
                 .unwrap();
             path = path.replace("{id}", &e.id.to_string());
+        }
+        if path.ends_with("/plan-warnings") {
+            path = format!("{path}?service_id={}&date=2026-03-10", self.service.id);
         }
         if path == "/api/v1/slots" || path == "/api/v1/slots/days" || path == "/api/v1/slots/first-available" {
             path = format!("{path}?service_id={}", self.service.id);

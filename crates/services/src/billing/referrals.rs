@@ -308,9 +308,7 @@ impl Services {
         service: ServiceId,
         date: Date,
     ) -> ServiceResult<Vec<String>> {
-        if actor.require(Permission::ManageReferrals).is_err() {
-            return Ok(Vec::new());
-        }
+        self.authorize_all(actor, Permission::ManageReferrals)?;
         let specialty = praxis_store::catalog::service(self.db(), service).await?.and_then(|s| s.specialty_id);
         let rows = store::for_patient(self.db(), patient).await?;
         let sessions = sessions_of(store::sessions(self.db(), patient).await?);
