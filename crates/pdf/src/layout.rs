@@ -26,6 +26,8 @@ const X1: f32 = PAGE_W - MARGIN;
 const CONTENT_W: f32 = X1 - X0;
 const QR_SIDE: f32 = 35.0 * MM;
 const CELL_PAD: f32 = 4.0;
+const TABLE_HEAD_SIZE: f32 = 7.5;
+const ROW_SIZE: f32 = 9.0;
 
 #[derive(Clone, Copy, Debug)]
 struct Rgb(u8, u8, u8);
@@ -141,7 +143,7 @@ pub(crate) fn layout(doc: &Document, fonts: &Fonts) -> Result<Pages, PdfError> {
         bottom,
         footer,
         footer_top,
-        columns: columns(),
+        columns: columns(doc, fonts),
         rows_on_page: 0,
     };
     l.new_page();
@@ -163,9 +165,52 @@ pub(crate) fn layout(doc: &Document, fonts: &Fonts) -> Result<Pages, PdfError> {
     Ok(Pages { pages: l.pages, qr })
 }
 
-fn columns() -> Vec<Column> {
-    // Qty, Unit price, Discount, Tax, Amount; Description takes the rest.
-    let widths = [34.0, 66.0, 58.0, 56.0, 70.0];
+/// Column widths: each numeric column as wide as its widest value (and
+/// the longest word of its heading), at least `MIN_NUMERIC_W`; together at
+/// most `MAX_NUMERIC_SHARE` of the width (beyond that they shrink in
+/// proportion and values wrap). The description takes the rest.
+fn columns(doc: &Document, fonts: &Fonts) -> Vec<Column> {
+    const MIN_NUMERIC_W: f32 = 34.0;
+    const MAX_NUMERIC_SHARE: f32 = 0.62;
+    let regular = fonts.face(false);
+    let bold = fonts.face(true);
+    let headings = ["Qty", "Unit price", "Discount", doc.tax_label.as_str(), "Amount"];
+    let mut widths: Vec<f32> = headings
+        .iter()
+        .enumerate()
+        .map(|(i, heading)| {
+            // The whole heading on one line when it is short; a long one
+            // may wrap, but never inside a word.
+            let heading = clean(heading);
+            let longest_word = heading
+                .split_whitespace()
+                .map(|w| bold.measure(w) * TABLE_HEAD_SIZE)
+                .fold(0.0_f32, f32::max);
+            let heading_w = (bold.measure(heading.trim()) * TABLE_HEAD_SIZE).min(longest_word.max(60.0));
+            let value_w = doc
+                .lines
+                .iter()
+                .map(|l| {
+                    let v = match i {
+                        0 => &l.quantity,
+                        1 => &l.unit_price,
+                        2 => &l.discount,
+                        3 => &l.tax,
+                        _ => &l.amount,
+                    };
+                    regular.measure(&clean(v)) * ROW_SIZE
+                })
+                .fold(0.0_f32, f32::max);
+            (heading_w.max(value_w) + 2.0 * CELL_PAD + 1.0).max(MIN_NUMERIC_W)
+        })
+        .collect();
+    let total: f32 = widths.iter().sum();
+    let max_total = CONTENT_W * MAX_NUMERIC_SHARE;
+    if total > max_total {
+        for w in &mut widths {
+            *w *= max_total / total;
+        }
+    }
     let numeric: f32 = widths.iter().sum();
     let mut cols = vec![Column { x: X0, w: CONTENT_W - numeric, right: false }];
     let mut x = X0 + CONTENT_W - numeric;
@@ -330,7 +375,7 @@ impl Layout<'_> {
         let cells: Vec<Vec<Run>> = labels
             .iter()
             .zip(&self.columns)
-            .map(|(label, col)| self.runs(label, 7.5, 9.5, true, INK, col.w - 2.0 * CELL_PAD))
+            .map(|(label, col)| self.runs(label, TABLE_HEAD_SIZE, 9.5, true, INK, col.w - 2.0 * CELL_PAD))
             .collect();
         let h = cells.iter().map(|c| c.len()).max().unwrap_or(1).max(1) as f32 * 9.5 + 2.0 * CELL_PAD;
         // Keep the header with at least one ordinary row.
@@ -372,7 +417,7 @@ impl Layout<'_> {
         let mut numbers: Vec<Vec<Run>> = values
             .iter()
             .zip(self.columns.iter().skip(1))
-            .map(|(v, col)| self.runs(v, 9.0, 11.5, false, INK, col.w - 2.0 * CELL_PAD))
+            .map(|(v, col)| self.runs(v, ROW_SIZE, 11.5, false, INK, col.w - 2.0 * CELL_PAD))
             .collect();
         let numbers_h = numbers
             .iter()
