@@ -65,7 +65,11 @@ enum Op {
     },
     /// The document's QR code with its top-left corner (quiet zone
     /// included) at `x`, `y`.
-    Qr { x: f32, y: f32, module: f32 },
+    Qr {
+        x: f32,
+        y: f32,
+        module: f32,
+    },
     /// A boxed word rotated about its centre.
     Stamp {
         cx: f32,
@@ -77,7 +81,11 @@ enum Op {
         text: String,
     },
     /// "Page n of m", right-aligned at `x`.
-    PageOf { x: f32, y: f32, size: f32 },
+    PageOf {
+        x: f32,
+        y: f32,
+        size: f32,
+    },
 }
 
 /// The laid-out pages, and the QR matrix if there is one.
@@ -127,9 +135,7 @@ pub(crate) fn layout(doc: &Document, fonts: &Fonts) -> Result<Pages, PdfError> {
         Some(block) => Some(QrMatrix::encode(&block.payload)?),
         None => None,
     };
-    let footer = fonts
-        .face(false)
-        .wrap(&clean(&doc.footer), FOOTER_SIZE, CONTENT_W - PAGE_LABEL_W);
+    let footer = fonts.face(false).wrap(&clean(&doc.footer), FOOTER_SIZE, CONTENT_W - PAGE_LABEL_W);
     let footer_lines = footer.len().max(1) as f32;
     // The footer sits in the bottom margin when it fits there, and pushes
     // the content area up when it does not.
@@ -182,10 +188,8 @@ fn columns(doc: &Document, fonts: &Fonts) -> Vec<Column> {
             // The whole heading on one line when it is short; a long one
             // may wrap, but never inside a word.
             let heading = clean(heading);
-            let longest_word = heading
-                .split_whitespace()
-                .map(|w| bold.measure(w) * TABLE_HEAD_SIZE)
-                .fold(0.0_f32, f32::max);
+            let longest_word =
+                heading.split_whitespace().map(|w| bold.measure(w) * TABLE_HEAD_SIZE).fold(0.0_f32, f32::max);
             let heading_w = (bold.measure(heading.trim()) * TABLE_HEAD_SIZE).min(longest_word.max(60.0));
             let value_w = doc
                 .lines
@@ -244,10 +248,7 @@ impl Layout<'_> {
     }
 
     fn runs(&self, text: &str, size: f32, lead: f32, bold: bool, color: Rgb, width: f32) -> Vec<Run> {
-        self.wrap(text, size, bold, width)
-            .into_iter()
-            .map(|text| Run { text, size, lead, bold, color })
-            .collect()
+        self.wrap(text, size, bold, width).into_iter().map(|text| Run { text, size, lead, bold, color }).collect()
     }
 
     /// Places `runs` as a column starting at `top`; returns the y under them.
@@ -364,14 +365,7 @@ impl Layout<'_> {
 
     fn table_header(&mut self) {
         let doc = self.doc;
-        let labels = [
-            "Description",
-            "Qty",
-            "Unit price",
-            "Discount",
-            doc.tax_label.as_str(),
-            "Amount",
-        ];
+        let labels = ["Description", "Qty", "Unit price", "Discount", doc.tax_label.as_str(), "Amount"];
         let cells: Vec<Vec<Run>> = labels
             .iter()
             .zip(&self.columns)
@@ -419,10 +413,7 @@ impl Layout<'_> {
             .zip(self.columns.iter().skip(1))
             .map(|(v, col)| self.runs(v, ROW_SIZE, 11.5, false, INK, col.w - 2.0 * CELL_PAD))
             .collect();
-        let numbers_h = numbers
-            .iter()
-            .map(|c| c.iter().map(|r| r.lead).sum::<f32>())
-            .fold(0.0_f32, f32::max);
+        let numbers_h = numbers.iter().map(|c| c.iter().map(|r| r.lead).sum::<f32>()).fold(0.0_f32, f32::max);
         let mut first = true;
         loop {
             let desc_h: f32 = desc.iter().map(|r| r.lead).sum();
@@ -484,10 +475,8 @@ impl Layout<'_> {
         for total in &doc.totals {
             let (size, lead) = if total.strong { (10.5, 15.0) } else { (9.0, 13.0) };
             let amount = self.runs(&total.amount, size, lead, total.strong, INK, block_w * 0.6);
-            let amount_w = amount
-                .iter()
-                .map(|r| self.fonts.face(r.bold).measure(&r.text) * size)
-                .fold(0.0_f32, f32::max);
+            let amount_w =
+                amount.iter().map(|r| self.fonts.face(r.bold).measure(&r.text) * size).fold(0.0_f32, f32::max);
             let label_w = (block_w - amount_w - 8.0).max(block_w * 0.3);
             let label = self.runs(&total.label, size, lead, total.strong, INK, label_w);
             rows.push((total.strong, label, amount));
@@ -591,13 +580,8 @@ fn fill(color: Rgb) -> Fill {
 pub(crate) fn draw(doc: &Document, fonts: &Fonts, pages: &Pages) -> Result<Vec<u8>, PdfError> {
     let mut document = krilla::Document::new();
     let title = format!("{} {}", clean(&doc.title), clean(&doc.number));
-    document.set_metadata(
-        Metadata::new()
-            .title(title.trim().to_string())
-            .creator("Praxis".to_string()),
-    );
-    let settings = PageSettings::from_wh(PAGE_W, PAGE_H)
-        .ok_or_else(|| PdfError::Render("invalid page size".into()))?;
+    document.set_metadata(Metadata::new().title(title.trim().to_string()).creator("Praxis".to_string()));
+    let settings = PageSettings::from_wh(PAGE_W, PAGE_H).ok_or_else(|| PdfError::Render("invalid page size".into()))?;
     let count = pages.pages.len();
     for (index, ops) in pages.pages.iter().enumerate() {
         let mut page = document.start_page_with(settings.clone());
@@ -611,7 +595,18 @@ pub(crate) fn draw(doc: &Document, fonts: &Fonts, pages: &Pages) -> Result<Vec<u
     document.finish().map_err(|e| PdfError::Render(format!("{e:?}")))
 }
 
-fn draw_text(surface: &mut Surface<'_>, fonts: &Fonts, x: f32, y: f32, size: f32, bold: bool, color: Rgb, align: Align, text: &str) {
+#[allow(clippy::too_many_arguments)]
+fn draw_text(
+    surface: &mut Surface<'_>,
+    fonts: &Fonts,
+    x: f32,
+    y: f32,
+    size: f32,
+    bold: bool,
+    color: Rgb,
+    align: Align,
+    text: &str,
+) {
     let face = fonts.face(bold);
     let (glyphs, em) = face.shape(text);
     let width = em * size;

@@ -27,16 +27,9 @@ impl QrMatrix {
         let code = QrCode::with_error_correction_level(payload.as_bytes(), EcLevel::M)
             .map_err(|e| PdfError::Qr(e.to_string()))?;
         let size = code.width();
-        let dark: Vec<bool> = code
-            .to_colors()
-            .into_iter()
-            .map(|c| c == Color::Dark)
-            .collect();
+        let dark: Vec<bool> = code.to_colors().into_iter().map(|c| c == Color::Dark).collect();
         if dark.len() != size * size {
-            return Err(PdfError::Qr(format!(
-                "unexpected module count {} for width {size}",
-                dark.len()
-            )));
+            return Err(PdfError::Qr(format!("unexpected module count {} for width {size}", dark.len())));
         }
         Ok(QrMatrix { size, dark })
     }
@@ -83,14 +76,7 @@ impl QrMatrix {
         let mut d = String::with_capacity(self.size * self.size * 3);
         for (x, y, len) in self.dark_runs() {
             // Infallible: writing into a String.
-            let _ = write!(
-                d,
-                "M{} {}h{}v1h-{}z",
-                x + QUIET_ZONE,
-                y + QUIET_ZONE,
-                len,
-                len
-            );
+            let _ = write!(d, "M{} {}h{}v1h-{}z", x + QUIET_ZONE, y + QUIET_ZONE, len, len);
         }
         format!(
             concat!(

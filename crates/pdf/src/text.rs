@@ -27,10 +27,7 @@ impl Fonts {
         static FONTS: OnceLock<Option<Fonts>> = OnceLock::new();
         FONTS
             .get_or_init(|| {
-                Some(Fonts {
-                    regular: Face::new(dejavu::sans::regular())?,
-                    bold: Face::new(dejavu::sans::bold())?,
-                })
+                Some(Fonts { regular: Face::new(dejavu::sans::regular())?, bold: Face::new(dejavu::sans::bold())? })
             })
             .as_ref()
             .ok_or_else(|| PdfError::Render("the embedded font could not be read".into()))
@@ -53,16 +50,10 @@ impl Face {
     /// metrics alone (no kerning): cheap, and what the word-wrap uses.
     pub(crate) fn measure(&self, text: &str) -> f32 {
         let face: &rustybuzz::ttf_parser::Face<'_> = &self.shaper;
-        let notdef = face
-            .glyph_hor_advance(rustybuzz::ttf_parser::GlyphId(0))
-            .unwrap_or(0);
+        let notdef = face.glyph_hor_advance(rustybuzz::ttf_parser::GlyphId(0)).unwrap_or(0);
         let units: u32 = text
             .chars()
-            .map(|c| {
-                face.glyph_index(c)
-                    .and_then(|g| face.glyph_hor_advance(g))
-                    .unwrap_or(notdef) as u32
-            })
+            .map(|c| face.glyph_index(c).and_then(|g| face.glyph_hor_advance(g)).unwrap_or(notdef) as u32)
             .sum();
         units as f32 / self.units_per_em
     }
@@ -155,9 +146,7 @@ impl Face {
 /// Replaces control characters (other than newline) with spaces so they
 /// neither reach the shaper as invisible glyphs nor break the layout.
 pub(crate) fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
-        .collect()
+    text.chars().map(|c| if c.is_control() && c != '\n' { ' ' } else { c }).collect()
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Renders realistic documents and reads them back with poppler's
 //! `pdftotext` / `pdfinfo` when they are installed.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
 use std::process::Command;
@@ -98,10 +99,7 @@ fn inr_invoice() -> Document {
             name: "Ananya Deshpande".into(),
             lines: vec!["Kothrud, Pune".into()],
         },
-        facts: vec![
-            ("Issued".into(), "1 April 2027".into()),
-            ("Due".into(), "15 April 2027".into()),
-        ],
+        facts: vec![("Issued".into(), "1 April 2027".into()), ("Due".into(), "15 April 2027".into())],
         tax_label: "GST 18%".into(),
         lines: vec![
             Line {
@@ -140,7 +138,9 @@ fn many_lines(n: usize) -> Document {
     let mut doc = aud_invoice();
     doc.lines = (1..=n)
         .map(|i| Line {
-            description: format!("Treatment session number {i} with a description long enough to wrap onto a second line in its column"),
+            description: format!(
+                "Treatment session number {i} with a description long enough to wrap onto a second line in its column"
+            ),
             detail: (i % 3 == 0).then(|| format!("Item {i}")),
             quantity: "1".into(),
             unit_price: format!("${i}.00"),
@@ -184,10 +184,7 @@ fn pdfinfo(path: &Path) -> String {
 }
 
 fn pages(info: &str) -> usize {
-    info.lines()
-        .find_map(|l| l.strip_prefix("Pages:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap()
+    info.lines().find_map(|l| l.strip_prefix("Pages:")).and_then(|v| v.trim().parse().ok()).unwrap()
 }
 
 fn assert_contains(text: &str, needles: &[&str]) {
@@ -242,7 +239,8 @@ fn inr_invoice_with_upi_qr_reads_back() {
     let dir = tempfile::tempdir().unwrap();
     let path = write(dir.path(), "inr.pdf", &pdf);
     let text = pdftotext(&path);
-    let mut needles = vec!["INV-2027-000001", "GSTIN 27AAPFU0939F1ZV", "Ananya Deshpande", "₹", "clinic@okaxis", "GST 18%"];
+    let mut needles =
+        vec!["INV-2027-000001", "GSTIN 27AAPFU0939F1ZV", "Ananya Deshpande", "₹", "clinic@okaxis", "GST 18%"];
     let amounts: Vec<&str> = doc
         .lines
         .iter()
@@ -266,7 +264,10 @@ fn two_hundred_lines_paginate() {
     let n = pages(&pdfinfo(&path));
     assert!(n > 1, "expected several pages, got {n}");
     let text = pdftotext(&path);
-    assert_contains(&text, &["Final closing line ZZTOP", "$20,100.00", "Grand total", "Page 1 of", &format!("Page {n} of {n}")]);
+    assert_contains(
+        &text,
+        &["Final closing line ZZTOP", "$20,100.00", "Grand total", "Page 1 of", &format!("Page {n} of {n}")],
+    );
     // The table header repeats on every page.
     assert_eq!(text.matches("Unit price").count(), n, "{text}");
     // Every row made it, exactly once.
@@ -294,7 +295,7 @@ fn empty_document_and_no_lines() {
 fn qr_matrix_matches_qrcode_and_svg_is_inline_ready() {
     let m = QrMatrix::encode(UPI).unwrap();
     let size = m.size();
-    assert!(size >= 21 && (size - 21) % 4 == 0 && size <= 177, "size {size}");
+    assert!(size >= 21 && (size - 21).is_multiple_of(4) && size <= 177, "size {size}");
     // Independent check against the qrcode crate itself.
     let code = qrcode::QrCode::with_error_correction_level(UPI.as_bytes(), qrcode::EcLevel::M).unwrap();
     assert_eq!(code.width(), size);
@@ -312,11 +313,7 @@ fn qr_matrix_matches_qrcode_and_svg_is_inline_ready() {
     assert_eq!(svg.matches("<path").count(), 1);
     // The path's runs cover exactly the dark modules.
     let dark: usize = colors.iter().filter(|c| **c == qrcode::Color::Dark).count();
-    let covered: usize = svg
-        .split('h')
-        .skip(1)
-        .filter_map(|s| s.split('v').next()?.parse::<usize>().ok())
-        .sum();
+    let covered: usize = svg.split('h').skip(1).filter_map(|s| s.split('v').next()?.parse::<usize>().ok()).sum();
     assert_eq!(covered, dark);
 }
 
