@@ -26,6 +26,8 @@ const X1: f32 = PAGE_W - MARGIN;
 const CONTENT_W: f32 = X1 - X0;
 const QR_SIDE: f32 = 35.0 * MM;
 const CELL_PAD: f32 = 4.0;
+/// Rotation of the stamp, in degrees (negative: rising to the right).
+const STAMP_ANGLE: f32 = -12.0;
 const TABLE_HEAD_SIZE: f32 = 7.5;
 const ROW_SIZE: f32 = 9.0;
 
@@ -172,12 +174,15 @@ pub(crate) fn layout(doc: &Document, fonts: &Fonts) -> Result<Pages, PdfError> {
 }
 
 /// Column widths: each numeric column as wide as its widest value (and
-/// the longest word of its heading), at least `MIN_NUMERIC_W`; together at
+/// the longest word of its heading), between `MIN_NUMERIC_W` and
+/// `MAX_NUMERIC_W`; together at
 /// most `MAX_NUMERIC_SHARE` of the width (beyond that they shrink in
 /// proportion and values wrap). The description takes the rest.
 fn columns(doc: &Document, fonts: &Fonts) -> Vec<Column> {
     const MIN_NUMERIC_W: f32 = 34.0;
     const MAX_NUMERIC_SHARE: f32 = 0.62;
+    // One absurdly long value wraps rather than squeezing the other columns.
+    const MAX_NUMERIC_W: f32 = 96.0;
     let regular = fonts.face(false);
     let bold = fonts.face(true);
     let headings = ["Qty", "Unit price", "Discount", doc.tax_label.as_str(), "Amount"];
@@ -205,7 +210,7 @@ fn columns(doc: &Document, fonts: &Fonts) -> Vec<Column> {
                     regular.measure(&clean(v)) * ROW_SIZE
                 })
                 .fold(0.0_f32, f32::max);
-            (heading_w.max(value_w) + 2.0 * CELL_PAD + 1.0).max(MIN_NUMERIC_W)
+            (heading_w.max(value_w) + 2.0 * CELL_PAD + 1.0).clamp(MIN_NUMERIC_W, MAX_NUMERIC_W)
         })
         .collect();
     let total: f32 = widths.iter().sum();
@@ -497,14 +502,20 @@ impl Layout<'_> {
             .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
             .filter(|s| !s.is_empty());
         let stamp_room = block_x - X0 - 24.0;
+        let (sin, cos) = STAMP_ANGLE.to_radians().abs().sin_cos();
         let stamp_layout = stamp.map(|text| {
             let em = self.fonts.face(true).measure(&text).max(0.1);
-            let size = (26.0_f32).min((stamp_room - 24.0) / em).max(6.0);
+            // The rotated box must fit beside the totals:
+            // (em * size + 24) * cos + (size + 16) * sin <= room.
+            let fit = (stamp_room - 24.0 * cos - 16.0 * sin) / (em * cos + sin);
+            let size = fit.clamp(6.0, 26.0);
             let w = em * size + 24.0;
             let h = size + 16.0;
-            (text, size, w, h)
+            // Height of the rotated box's bounding box.
+            let bound_h = w * sin + h * cos;
+            (text, size, w, h, bound_h)
         });
-        let stamp_h = stamp_layout.as_ref().map_or(0.0, |s| s.3 + 24.0);
+        let stamp_h = stamp_layout.as_ref().map_or(0.0, |s| s.4 + 8.0);
 
         let needed = totals_h.max(stamp_h) + 12.0;
         self.ensure(needed);
@@ -519,10 +530,11 @@ impl Layout<'_> {
             let b = self.place(amount, X1, y, Align::Right);
             y = a.max(b);
         }
-        if let Some((text, size, w, h)) = stamp_layout {
+        if let Some((text, size, w, h, bound_h)) = stamp_layout {
             let color = stamp_color(&text);
-            let cx = X0 + 12.0 + w.min(stamp_room) / 2.0;
-            let cy = top + 12.0 + h / 2.0;
+            let bound_w = w * cos + h * sin;
+            let cx = X0 + 12.0 + bound_w / 2.0;
+            let cy = top + 4.0 + bound_h / 2.0;
             self.push(Op::Stamp { cx, cy, w, h, size, color, text });
         }
         self.y = top + totals_h.max(stamp_h);
@@ -661,7 +673,7 @@ fn draw_op(surface: &mut Surface<'_>, fonts: &Fonts, qr: Option<&QrMatrix>, op: 
             }
         }
         Op::Stamp { cx, cy, w, h, size, color, text } => {
-            surface.push_transform(&Transform::from_rotate_at(-12.0, *cx, *cy));
+            surface.push_transform(&Transform::from_rotate_at(STAMP_ANGLE, *cx, *cy));
             if let Some(path) = rect_path(cx - w / 2.0, cy - h / 2.0, *w, *h) {
                 surface.set_fill(None);
                 surface.set_stroke(Some(Stroke {

@@ -326,8 +326,7 @@ fn qr_too_long_is_an_error() {
     assert!(render(&doc).is_err());
 }
 
-#[test]
-fn long_words_and_descriptions_wrap() {
+fn wrap_doc() -> Document {
     let mut doc = aud_invoice();
     doc.lines[0].description = "Supercalifragilisticexpialidocious".repeat(20);
     doc.lines[1].description = "word ".repeat(3000); // taller than a page
@@ -335,6 +334,12 @@ fn long_words_and_descriptions_wrap() {
     doc.issuer.name = "X".repeat(300);
     doc.footer = "footer ".repeat(80);
     doc.stamp = Some("CANCELLED AND REFUNDED IN FULL ON REQUEST".into());
+    doc
+}
+
+#[test]
+fn long_words_and_descriptions_wrap() {
+    let doc = wrap_doc();
     let pdf = render(&doc).unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
     if !tool("pdftotext") {
@@ -408,4 +413,5 @@ fn write_samples() {
     write(dir, "aud.pdf", &render(&aud_invoice()).unwrap());
     write(dir, "inr.pdf", &render(&inr_invoice()).unwrap());
     write(dir, "long.pdf", &render(&many_lines(200)).unwrap());
+    write(dir, "wrap.pdf", &render(&wrap_doc()).unwrap());
 }
