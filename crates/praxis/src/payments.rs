@@ -34,11 +34,7 @@ pub fn apply_settings(p: &PaymentArgs, s: &mut Settings) -> Result<()> {
     let (Some(public), Some(webhook)) = (&p.stripe_publishable_key, &p.stripe_webhook_secret) else {
         bail!("PRAXIS_STRIPE_SECRET_KEY needs PRAXIS_STRIPE_PUBLISHABLE_KEY and PRAXIS_STRIPE_WEBHOOK_SECRET too");
     };
-    let mut cfg = praxis_stripe::StripeConfig::new(
-        secret.expose_secret(),
-        public.clone(),
-        webhook.expose_secret(),
-    );
+    let mut cfg = praxis_stripe::StripeConfig::new(secret.expose_secret(), public.clone(), webhook.expose_secret());
     cfg.base_url = p.stripe_base_url.trim_end_matches('/').to_string();
     let gateway = StripeGateway::new(cfg, Some(p.stripe_js_url.clone())).map_err(anyhow::Error::msg)?;
     s.payment_gateway = Some(Arc::new(gateway));

@@ -13,8 +13,8 @@ mod error;
 
 pub mod appointments;
 pub mod audit;
-pub mod billing;
 pub mod availability;
+pub mod billing;
 pub mod catalog;
 pub mod clinical;
 pub mod dashboard;

@@ -19,7 +19,8 @@ pub enum AgeBucket {
 
 impl AgeBucket {
     /// Every band, youngest first.
-    pub const ALL: [AgeBucket; 4] = [AgeBucket::Days0To30, AgeBucket::Days31To60, AgeBucket::Days61To90, AgeBucket::Over90];
+    pub const ALL: [AgeBucket; 4] =
+        [AgeBucket::Days0To30, AgeBucket::Days31To60, AgeBucket::Days61To90, AgeBucket::Over90];
 
     /// For people and CSV headers.
     pub fn label(self) -> &'static str {

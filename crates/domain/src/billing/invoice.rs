@@ -31,7 +31,9 @@ pub const MAX_LINES: usize = 200;
 
 /// A tax rate in basis points: 1000 = 10 % (GST), 1800 = 18 % (India's GST on some
 /// services), 0 = tax-free. From 0 to 10000 (100 %).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(try_from = "i64", into = "i64")]
 #[schema(value_type = i64, minimum = 0, maximum = 10000, example = 1000)]
 pub struct TaxRate(i64);
@@ -160,7 +162,9 @@ impl LineKind {
 
     /// Parses a stored name.
     pub fn parse(s: &str) -> Option<LineKind> {
-        [LineKind::Charge, LineKind::Fee, LineKind::Deposit, LineKind::DepositCredit].into_iter().find(|k| k.as_str() == s)
+        [LineKind::Charge, LineKind::Fee, LineKind::Deposit, LineKind::DepositCredit]
+            .into_iter()
+            .find(|k| k.as_str() == s)
     }
 }
 

@@ -78,7 +78,10 @@ impl InvoiceStatus {
 
     /// True once issued and not void: the invoice counts as revenue and can take money.
     pub fn is_open_or_paid(self) -> bool {
-        matches!(self, InvoiceStatus::Issued | InvoiceStatus::PartiallyPaid | InvoiceStatus::Paid | InvoiceStatus::Overdue)
+        matches!(
+            self,
+            InvoiceStatus::Issued | InvoiceStatus::PartiallyPaid | InvoiceStatus::Paid | InvoiceStatus::Overdue
+        )
     }
 
     /// True when money may be paid against it.
@@ -296,8 +299,13 @@ pub enum ClaimAction {
 
 impl ClaimStatus {
     /// Every status.
-    pub const ALL: [ClaimStatus; 5] =
-        [ClaimStatus::Pending, ClaimStatus::Submitted, ClaimStatus::Approved, ClaimStatus::Rejected, ClaimStatus::Withdrawn];
+    pub const ALL: [ClaimStatus; 5] = [
+        ClaimStatus::Pending,
+        ClaimStatus::Submitted,
+        ClaimStatus::Approved,
+        ClaimStatus::Rejected,
+        ClaimStatus::Withdrawn,
+    ];
 
     /// Stored name.
     pub fn as_str(self) -> &'static str {

@@ -117,8 +117,14 @@ async fn a_visit_is_invoiced_with_gst_paid_in_parts_with_receipts_and_refunded_w
     assert_eq!(draft["totals"]["tax_minor"], 1200);
 
     // The same visit cannot be billed twice.
-    let (s, again) =
-        call(&app, &staff, "POST", "/api/v1/invoices", Some(json!({"patient_id": f.patient.id, "appointment_ids": [appt]}))).await;
+    let (s, again) = call(
+        &app,
+        &staff,
+        "POST",
+        "/api/v1/invoices",
+        Some(json!({"patient_id": f.patient.id, "appointment_ids": [appt]})),
+    )
+    .await;
     assert_eq!(s, 409, "{again}");
 
     let id = draft["id"].as_str().unwrap();
@@ -142,35 +148,56 @@ async fn a_visit_is_invoiced_with_gst_paid_in_parts_with_receipts_and_refunded_w
     assert_eq!((inv["status"].as_str(), inv["balance_minor"].as_i64()), (Some("partially_paid"), Some(11200)));
 
     // Overpaying is refused, consistently, and nothing is written.
-    let (s, over) = call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/payments"), Some(pay(11201, "card"))).await;
+    let (s, over) =
+        call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/payments"), Some(pay(11201, "card"))).await;
     assert_eq!(s, 422, "{over}");
     assert_eq!(over["errors"][0]["code"], "overpayment");
     assert!(over["errors"][0]["message"].as_str().unwrap().contains("$112.00"), "{over}");
     assert_eq!(audit_count(&app, "payment.refused").await, 1);
 
-    let (s, p2) = call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/payments"), Some(pay(11200, "card"))).await;
+    let (s, p2) =
+        call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/payments"), Some(pay(11200, "card"))).await;
     assert_eq!(s, 201, "{p2}");
     assert_eq!(p2["receipt_number"], "RCT-2026-000002");
     let (_, inv) = call(&app, &staff, "GET", &format!("/api/v1/invoices/{id}"), None).await;
     assert_eq!((inv["status"].as_str(), inv["payments"].as_array().unwrap().len()), (Some("paid"), 2));
-    let (s, paid_again) = call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/payments"), Some(pay(100, "cash"))).await;
+    let (s, paid_again) =
+        call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/payments"), Some(pay(100, "cash"))).await;
     assert_eq!((s, paid_again["type"].as_str()), (409, Some("urn:praxis:problem:not_payable")));
 
     // Refunds: partial with a reason, never more than is left of that payment.
     let p2id = p2["id"].as_str().unwrap();
-    let (s, r) = call(&app, &staff, "POST", &format!("/api/v1/payments/{p2id}/refunds"), Some(json!({"amount_minor": 3000, "reason": "Overcharged"}))).await;
+    let (s, r) = call(
+        &app,
+        &staff,
+        "POST",
+        &format!("/api/v1/payments/{p2id}/refunds"),
+        Some(json!({"amount_minor": 3000, "reason": "Overcharged"})),
+    )
+    .await;
     assert_eq!(s, 201, "{r}");
     assert_eq!((r["number"].as_str(), r["status"].as_str()), (Some("RFD-2026-000001"), Some("succeeded")));
-    let (s, r) = call(&app, &staff, "POST", &format!("/api/v1/payments/{p2id}/refunds"), Some(json!({"amount_minor": 8201, "reason": "x"}))).await;
+    let (s, r) = call(
+        &app,
+        &staff,
+        "POST",
+        &format!("/api/v1/payments/{p2id}/refunds"),
+        Some(json!({"amount_minor": 8201, "reason": "x"})),
+    )
+    .await;
     assert_eq!((s, r["errors"][0]["code"].as_str()), (422, Some("over_refund")), "{r}");
-    let (s, r) = call(&app, &staff, "POST", &format!("/api/v1/payments/{p2id}/refunds"), Some(json!({"amount_minor": 100}))).await;
+    let (s, r) =
+        call(&app, &staff, "POST", &format!("/api/v1/payments/{p2id}/refunds"), Some(json!({"amount_minor": 100})))
+            .await;
     assert_eq!((s, r["errors"][0]["field"].as_str()), (422, Some("reason")), "a refund needs a reason");
     let (_, inv) = call(&app, &staff, "GET", &format!("/api/v1/invoices/{id}"), None).await;
     assert_eq!((inv["status"].as_str(), inv["paid_minor"].as_i64()), (Some("partially_paid"), Some(13200)));
     assert_eq!(inv["refunds"].as_array().unwrap().len(), 1);
 
     // Voiding needs the money given back first.
-    let (s, v) = call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/void"), Some(json!({"reason": "Wrong patient"}))).await;
+    let (s, v) =
+        call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/void"), Some(json!({"reason": "Wrong patient"})))
+            .await;
     assert_eq!((s, v["type"].as_str()), (409, Some("urn:praxis:problem:has_payments")));
     assert!(audit_count(&app, "invoice.issue").await == 1 && audit_count(&app, "payment.refund").await == 1);
 }
@@ -197,15 +224,36 @@ async fn bad_money_input_is_refused_clearly_nothing_is_written_and_the_attempt_i
         assert!(p["errors"].as_array().unwrap().iter().any(|e| e["field"] == field), "{line}: {p}");
     }
     // Fractional cents are not minor units: the body is refused before anything runs.
-    let (s, p) = call(&app, &staff, "POST", "/api/v1/invoices", Some(manual(json!({"description": "X", "unit_price_minor": 12.5})))).await;
+    let (s, p) = call(
+        &app,
+        &staff,
+        "POST",
+        "/api/v1/invoices",
+        Some(manual(json!({"description": "X", "unit_price_minor": 12.5}))),
+    )
+    .await;
     assert_eq!(s, 422, "{p}");
     assert_eq!(invoice_count(&app, &staff).await, 0, "nothing was written");
     assert_eq!(audit_count(&app, "invoice.create_refused").await, 7);
 
     // A valid draft, then payments that cannot be taken.
-    let (_, d) = call(&app, &staff, "POST", "/api/v1/invoices", Some(manual(json!({"description": "Report", "unit_price_minor": 5000})))).await;
+    let (_, d) = call(
+        &app,
+        &staff,
+        "POST",
+        "/api/v1/invoices",
+        Some(manual(json!({"description": "Report", "unit_price_minor": 5000}))),
+    )
+    .await;
     let id = d["id"].as_str().unwrap().to_string();
-    let (s, p) = call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/payments"), Some(json!({"method": "cash", "amount_minor": 100}))).await;
+    let (s, p) = call(
+        &app,
+        &staff,
+        "POST",
+        &format!("/api/v1/invoices/{id}/payments"),
+        Some(json!({"method": "cash", "amount_minor": 100})),
+    )
+    .await;
     assert_eq!((s, p["type"].as_str()), (409, Some("urn:praxis:problem:not_payable")), "a draft is not payable: {p}");
     call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/issue"), Some(json!({}))).await;
     let bad_payments = [
@@ -221,7 +269,14 @@ async fn bad_money_input_is_refused_clearly_nothing_is_written_and_the_attempt_i
         assert_eq!(s, 422, "{body} → {p}");
         assert_eq!(p["errors"][0]["field"], field, "{body}: {p}");
     }
-    let (s, p) = call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/payments"), Some(json!({"method": "cash", "amount_minor": 1.5}))).await;
+    let (s, p) = call(
+        &app,
+        &staff,
+        "POST",
+        &format!("/api/v1/invoices/{id}/payments"),
+        Some(json!({"method": "cash", "amount_minor": 1.5})),
+    )
+    .await;
     assert_eq!(s, 422, "{p}");
     let (_, inv) = call(&app, &staff, "GET", &format!("/api/v1/invoices/{id}"), None).await;
     assert_eq!((inv["paid_minor"].as_i64(), inv["payments"].as_array().unwrap().len()), (Some(0), 0));
@@ -230,9 +285,18 @@ async fn bad_money_input_is_refused_clearly_nothing_is_written_and_the_attempt_i
     // A void invoice takes no money; a void needs a reason.
     let (s, _) = call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/void"), Some(json!({"reason": " "}))).await;
     assert_eq!(s, 422);
-    let (s, v) = call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/void"), Some(json!({"reason": "Issued twice"}))).await;
+    let (s, v) =
+        call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/void"), Some(json!({"reason": "Issued twice"})))
+            .await;
     assert_eq!((s, v["status"].as_str(), v["void_reason"].as_str()), (200, Some("void"), Some("Issued twice")));
-    let (s, p) = call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/payments"), Some(json!({"method": "cash", "amount_minor": 100}))).await;
+    let (s, p) = call(
+        &app,
+        &staff,
+        "POST",
+        &format!("/api/v1/invoices/{id}/payments"),
+        Some(json!({"method": "cash", "amount_minor": 100})),
+    )
+    .await;
     assert_eq!((s, p["type"].as_str()), (409, Some("urn:praxis:problem:not_payable")));
     // Void + reissue: a new draft with the same lines, to issue under a new number.
     let (s, re) = call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/reissue"), None).await;
@@ -241,7 +305,14 @@ async fn bad_money_input_is_refused_clearly_nothing_is_written_and_the_attempt_i
 
     // Patients and providers manage no money.
     let token = app.api_login(&f.patient_user).await;
-    let (s, _) = call(&app, &token, "POST", "/api/v1/invoices", Some(manual(json!({"description": "X", "unit_price_minor": 1})))).await;
+    let (s, _) = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/invoices",
+        Some(manual(json!({"description": "X", "unit_price_minor": 1}))),
+    )
+    .await;
     assert_eq!(s, 403);
 }
 
@@ -312,7 +383,14 @@ async fn overdue_invoices_are_marked_by_the_sweep_and_the_patient_reminded_once(
     let reminders = msgs["items"].as_array().unwrap().iter().filter(|m| m["template"] == "overdue_reminder").count();
     assert_eq!(reminders, 1, "one reminder per overdue invoice");
     // Paying it clears the overdue status.
-    let (s, _) = call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/payments"), Some(json!({"method": "card", "amount_minor": 13200}))).await;
+    let (s, _) = call(
+        &app,
+        &staff,
+        "POST",
+        &format!("/api/v1/invoices/{id}/payments"),
+        Some(json!({"method": "card", "amount_minor": 13200})),
+    )
+    .await;
     assert_eq!(s, 201);
     let (_, now) = call(&app, &staff, "GET", &format!("/api/v1/invoices/{id}"), None).await;
     assert_eq!(now["status"], "paid");
@@ -325,14 +403,23 @@ async fn claims_follow_the_payers_answer_and_the_patients_share_follows_the_clai
     app.clock.set(tue("08:00").parse().unwrap());
     let (_, admin) = app.user_with_token(Role::Admin).await;
     let (_, staff) = app.user_with_token(Role::Staff).await;
-    let (s, terms) = call(&app, &admin, "PUT", &format!("/api/v1/services/{}/billing", f.service.id),
-        Some(json!({"tax_bp": 0, "item_number": "80110", "rebate_minor": 9000}))).await;
+    let (s, terms) = call(
+        &app,
+        &admin,
+        "PUT",
+        &format!("/api/v1/services/{}/billing", f.service.id),
+        Some(json!({"tax_bp": 0, "item_number": "80110", "rebate_minor": 9000})),
+    )
+    .await;
     assert_eq!(s, 200, "{terms}");
     let appt = completed_visit(&app, &f, "10:00").await;
     let inv = issued_for(&app, &staff, &f, appt).await;
     assert_eq!((inv["total_minor"].as_i64(), inv["patient_owes_minor"].as_i64()), (Some(12000), Some(3000)));
     let claim = &inv["claims"][0];
-    assert_eq!((claim["status"].as_str(), claim["item_number"].as_str(), claim["claimed_minor"].as_i64()), (Some("pending"), Some("80110"), Some(9000)));
+    assert_eq!(
+        (claim["status"].as_str(), claim["item_number"].as_str(), claim["claimed_minor"].as_i64()),
+        (Some("pending"), Some("80110"), Some(9000))
+    );
     let cid = claim["id"].as_str().unwrap();
     let claim_path = format!("/api/v1/claims/{cid}/actions");
     let step = |b: Value| call(&app, &staff, "POST", &claim_path, Some(b));
@@ -349,18 +436,34 @@ async fn claims_follow_the_payers_answer_and_the_patients_share_follows_the_clai
     let (_, now) = call(&app, &staff, "GET", &format!("/api/v1/invoices/{id}"), None).await;
     assert_eq!((now["insurer_owes_minor"].as_i64(), now["patient_owes_minor"].as_i64()), (Some(8000), Some(4000)));
     // The insurer pays its part against the claim.
-    let (s, _) = call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/payments"),
-        Some(json!({"method": "insurer", "amount_minor": 8000, "claim_id": cid, "reference": "REMIT-7"}))).await;
+    let (s, _) = call(
+        &app,
+        &staff,
+        "POST",
+        &format!("/api/v1/invoices/{id}/payments"),
+        Some(json!({"method": "insurer", "amount_minor": 8000, "claim_id": cid, "reference": "REMIT-7"})),
+    )
+    .await;
     assert_eq!(s, 201);
     let (_, now) = call(&app, &staff, "GET", &format!("/api/v1/invoices/{id}"), None).await;
-    assert_eq!((now["insurer_owes_minor"].as_i64(), now["patient_owes_minor"].as_i64(), now["status"].as_str()), (Some(0), Some(4000), Some("partially_paid")));
+    assert_eq!(
+        (now["insurer_owes_minor"].as_i64(), now["patient_owes_minor"].as_i64(), now["status"].as_str()),
+        (Some(0), Some(4000), Some("partially_paid"))
+    );
 
     // A rejected claim leaves the whole line to the patient.
     let appt2 = completed_visit(&app, &f, "13:00").await;
     let inv2 = issued_for(&app, &staff, &f, appt2).await;
     let c2 = inv2["claims"][0]["id"].as_str().unwrap();
     call(&app, &staff, "POST", &format!("/api/v1/claims/{c2}/actions"), Some(json!({"action": "submit"}))).await;
-    let (s, _) = call(&app, &staff, "POST", &format!("/api/v1/claims/{c2}/actions"), Some(json!({"action": "reject", "reason": "Item not claimable on the same day"}))).await;
+    let (s, _) = call(
+        &app,
+        &staff,
+        "POST",
+        &format!("/api/v1/claims/{c2}/actions"),
+        Some(json!({"action": "reject", "reason": "Item not claimable on the same day"})),
+    )
+    .await;
     assert_eq!(s, 200);
     let (_, now) = call(&app, &staff, "GET", &format!("/api/v1/invoices/{}", inv2["id"].as_str().unwrap()), None).await;
     assert_eq!(now["patient_owes_minor"], 12000);
@@ -389,16 +492,26 @@ async fn automatic_drafts_deposits_and_fees_follow_each_services_terms_and_fees_
     let deposit = &list["items"][0];
     assert_eq!((deposit["status"].as_str(), deposit["total_minor"].as_i64()), (Some("issued"), Some(3000)));
     let dep_id = deposit["id"].as_str().unwrap();
-    call(&app, &staff, "POST", &format!("/api/v1/invoices/{dep_id}/payments"), Some(json!({"method": "card", "amount_minor": 3000}))).await;
+    call(
+        &app,
+        &staff,
+        "POST",
+        &format!("/api/v1/invoices/{dep_id}/payments"),
+        Some(json!({"method": "card", "amount_minor": 3000})),
+    )
+    .await;
     app.clock.set(start.parse().unwrap());
     for a in [AppointmentAction::CheckIn, AppointmentAction::Start, AppointmentAction::Complete] {
         app.svc.transition(&sys(), appt, a).await.unwrap();
     }
     w.run_until_idle().await;
     w.run_until_idle().await;
-    let (_, list) = call(&app, &staff, "GET", &format!("/api/v1/invoices?appointment_id={appt}&status=draft"), None).await;
+    let (_, list) =
+        call(&app, &staff, "GET", &format!("/api/v1/invoices?appointment_id={appt}&status=draft"), None).await;
     assert_eq!(list["total"], 1, "one automatic draft, however often the job runs: {list}");
-    let (_, visit) = call(&app, &staff, "GET", &format!("/api/v1/invoices/{}", list["items"][0]["id"].as_str().unwrap()), None).await;
+    let (_, visit) =
+        call(&app, &staff, "GET", &format!("/api/v1/invoices/{}", list["items"][0]["id"].as_str().unwrap()), None)
+            .await;
     assert_eq!(visit["source"], "auto");
     assert_eq!(visit["total_minor"], 13200 - 3000, "the paid deposit is credited: {visit}");
     assert!(visit["lines"].as_array().unwrap().iter().any(|l| l["kind"] == "deposit_credit"));
@@ -408,24 +521,41 @@ async fn automatic_drafts_deposits_and_fees_follow_each_services_terms_and_fees_
     app.clock.set(tue("14:30").parse().unwrap());
     app.svc.transition(&sys(), missed, AppointmentAction::MarkNoShow).await.unwrap();
     w.run_until_idle().await;
-    let (_, fees) = call(&app, &staff, "GET", &format!("/api/v1/invoices?appointment_id={missed}&status=draft"), None).await;
+    let (_, fees) =
+        call(&app, &staff, "GET", &format!("/api/v1/invoices?appointment_id={missed}&status=draft"), None).await;
     assert_eq!(fees["total"], 1, "{fees}");
     let fee = fees["items"][0]["id"].as_str().unwrap();
     let (_, fee_inv) = call(&app, &staff, "GET", &format!("/api/v1/invoices/{fee}"), None).await;
-    assert_eq!((fee_inv["source"].as_str(), fee_inv["lines"][0]["kind"].as_str(), fee_inv["total_minor"].as_i64()), (Some("no_show"), Some("fee"), Some(5500)));
-    let (s, waived) = call(&app, &staff, "POST", &format!("/api/v1/invoices/{fee}/void"), Some(json!({"reason": "Waived: hospital emergency"}))).await;
+    assert_eq!(
+        (fee_inv["source"].as_str(), fee_inv["lines"][0]["kind"].as_str(), fee_inv["total_minor"].as_i64()),
+        (Some("no_show"), Some("fee"), Some(5500))
+    );
+    let (s, waived) = call(
+        &app,
+        &staff,
+        "POST",
+        &format!("/api/v1/invoices/{fee}/void"),
+        Some(json!({"reason": "Waived: hospital emergency"})),
+    )
+    .await;
     assert_eq!((s, waived["status"].as_str()), (200, Some("void")));
 
     // A late cancellation drafts the late fee and withdraws the unpaid deposit.
     let late = book_at(&app, &f, &tue("16:00")).await;
     w.run_until_idle().await;
     app.clock.set(tue("15:00").parse().unwrap());
-    app.svc.cancel_appointment(&sys(), late, CancelRequest { reason: "Sick".into(), ..Default::default() }).await.unwrap();
+    app.svc
+        .cancel_appointment(&sys(), late, CancelRequest { reason: "Sick".into(), ..Default::default() })
+        .await
+        .unwrap();
     w.run_until_idle().await;
     let (_, all) = call(&app, &staff, "GET", &format!("/api/v1/invoices?appointment_id={late}"), None).await;
     let items = all["items"].as_array().unwrap();
     assert!(items.iter().any(|i| i["status"] == "draft" && i["total_minor"] == 4400), "{all}");
-    assert!(items.iter().any(|i| i["status"] == "void" && i["total_minor"] == 3000), "the unpaid deposit is withdrawn: {all}");
+    assert!(
+        items.iter().any(|i| i["status"] == "void" && i["total_minor"] == 3000),
+        "the unpaid deposit is withdrawn: {all}"
+    );
 }
 
 #[tokio::test]
@@ -434,9 +564,17 @@ async fn referral_caps_and_expiry_warn_at_booking_on_the_invoice_and_show_remain
     let f = app.fixture().await;
     app.clock.set(tue("08:00").parse().unwrap());
     let (_, staff) = app.user_with_token(Role::Staff).await;
-    let (s, r) = call(&app, &staff, "POST", &format!("/api/v1/patients/{}/referrals", f.patient.id),
-        Some(json!({"label": "Mental Health Treatment Plan", "referrer_name": "Dr Gupta", "referrer_number": "2345678A",
-                    "referral_date": "2026-01-10", "expiry_date": "2026-03-20", "session_cap": 2}))).await;
+    let (s, r) = call(
+        &app,
+        &staff,
+        "POST",
+        &format!("/api/v1/patients/{}/referrals", f.patient.id),
+        Some(
+            json!({"label": "Mental Health Treatment Plan", "referrer_name": "Dr Gupta", "referrer_number": "2345678A",
+                    "referral_date": "2026-01-10", "expiry_date": "2026-03-20", "session_cap": 2}),
+        ),
+    )
+    .await;
     assert_eq!(s, 201, "{r}");
     assert_eq!(r["standing"]["remaining"], 2);
     let (s, bad) = call(&app, &staff, "POST", &format!("/api/v1/patients/{}/referrals", f.patient.id),
@@ -449,7 +587,14 @@ async fn referral_caps_and_expiry_warn_at_booking_on_the_invoice_and_show_remain
     let second = completed_visit(&app, &f, "13:00").await;
     let (_, list) = call(&app, &staff, "GET", &format!("/api/v1/patients/{}/referrals", f.patient.id), None).await;
     assert_eq!((list[0]["standing"]["used"].as_i64(), list[0]["standing"]["remaining"].as_i64()), (Some(2), Some(0)));
-    let (_, w) = call(&app, &staff, "GET", &format!("/api/v1/patients/{}/plan-warnings?service_id={}&date=2026-03-05", f.patient.id, f.service.id), None).await;
+    let (_, w) = call(
+        &app,
+        &staff,
+        "GET",
+        &format!("/api/v1/patients/{}/plan-warnings?service_id={}&date=2026-03-05", f.patient.id, f.service.id),
+        None,
+    )
+    .await;
     let text = w.to_string();
     assert!(text.contains("all 2 funded sessions") && text.contains("expires in 15 days"), "{text}");
     let inv = issued_for(&app, &staff, &f, second).await;
@@ -469,7 +614,14 @@ async fn reports_count_issued_money_by_period_age_method_and_tax_with_csv_and_ea
     let a1 = completed_visit(&app, &f, "10:00").await;
     let inv = issued_for(&app, &staff, &f, a1).await;
     let id = inv["id"].as_str().unwrap();
-    call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/payments"), Some(json!({"method": "cash", "amount_minor": 2000}))).await;
+    call(
+        &app,
+        &staff,
+        "POST",
+        &format!("/api/v1/invoices/{id}/payments"),
+        Some(json!({"method": "cash", "amount_minor": 2000})),
+    )
+    .await;
     let a2 = completed_visit(&app, &f, "13:00").await;
     issued_for(&app, &staff, &f, a2).await;
     app.clock.advance(jiff::SignedDuration::from_hours(24 * 40));
@@ -478,17 +630,24 @@ async fn reports_count_issued_money_by_period_age_method_and_tax_with_csv_and_ea
     let q = "from=2026-03-01&until=2026-04-30";
     let (s, rev) = call(&app, &staff, "GET", &format!("/api/v1/reports/revenue?{q}&group_by=provider"), None).await;
     assert_eq!(s, 200, "{rev}");
-    assert_eq!((rev["rows"][0]["total_minor"].as_i64(), rev["rows"][0]["tax_minor"].as_i64()), (Some(26400), Some(2400)));
+    assert_eq!(
+        (rev["rows"][0]["total_minor"].as_i64(), rev["rows"][0]["tax_minor"].as_i64()),
+        (Some(26400), Some(2400))
+    );
     let (_, aged) = call(&app, &staff, "GET", &format!("/api/v1/reports/aged-receivables?{q}"), None).await;
     assert_eq!(aged["lines"][0]["buckets"][1]["owing_minor"], 24400, "31–60 days: {aged}");
     let (_, tax) = call(&app, &staff, "GET", &format!("/api/v1/reports/tax?{q}"), None).await;
     assert_eq!(tax["totals"][0]["amount_minor"], 2400);
     let (_, pm) = call(&app, &staff, "GET", &format!("/api/v1/reports/payments?{q}"), None).await;
     assert_eq!((pm["rows"][0]["method"].as_str(), pm["rows"][0]["net_minor"].as_i64()), (Some("cash"), Some(2000)));
-    let res = app.client().get(app.url(&format!("/api/v1/reports/aged/csv?{q}"))).bearer_auth(&staff).send().await.unwrap();
+    let res =
+        app.client().get(app.url(&format!("/api/v1/reports/aged/csv?{q}"))).bearer_auth(&staff).send().await.unwrap();
     assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
     let csv = res.text().await.unwrap();
-    assert!(csv.starts_with("currency,0–30 days,31–60 days,61–90 days,90+ days,total\r\nAUD,0.00,244.00,0.00,0.00,244.00"), "{csv}");
+    assert!(
+        csv.starts_with("currency,0–30 days,31–60 days,61–90 days,90+ days,total\r\nAUD,0.00,244.00,0.00,0.00,244.00"),
+        "{csv}"
+    );
     let (s, _) = call(&app, &staff, "GET", "/api/v1/reports/revenue?from=2026-05-01&until=2026-04-01", None).await;
     assert_eq!(s, 422);
     let (s, _) = call(&app, &staff, "GET", "/api/v1/reports/revenue?group_by=colour", None).await;
@@ -502,7 +661,8 @@ async fn reports_count_issued_money_by_period_age_method_and_tax_with_csv_and_ea
     let theirs = app.api_login(&other).await;
     let (_, rev) = call(&app, &theirs, "GET", &format!("/api/v1/reports/revenue?{q}"), None).await;
     assert_eq!(rev["rows"].as_array().unwrap().len(), 0);
-    let (s, _) = call(&app, &theirs, "GET", &format!("/api/v1/reports/revenue?{q}&provider_id={}", f.provider.id), None).await;
+    let (s, _) =
+        call(&app, &theirs, "GET", &format!("/api/v1/reports/revenue?{q}&provider_id={}", f.provider.id), None).await;
     assert_eq!(s, 403);
     let patient = app.api_login(&f.patient_user).await;
     assert_eq!(call(&app, &patient, "GET", "/api/v1/reports/revenue", None).await.0, 403);
@@ -510,8 +670,16 @@ async fn reports_count_issued_money_by_period_age_method_and_tax_with_csv_and_ea
     let (_, mine) = call(&app, &patient, "GET", "/api/v1/invoices", None).await;
     assert_eq!(mine["total"], 2);
     let (_, other_patient) = app.patient_user().await;
-    let d = call(&app, &staff, "POST", "/api/v1/invoices", Some(json!({"patient_id": other_patient.id, "clinic_id": f.clinic.id,
-        "lines": [{"description": "X", "unit_price_minor": 100}]}))).await.1;
+    let d = call(
+        &app,
+        &staff,
+        "POST",
+        "/api/v1/invoices",
+        Some(json!({"patient_id": other_patient.id, "clinic_id": f.clinic.id,
+        "lines": [{"description": "X", "unit_price_minor": 100}]})),
+    )
+    .await
+    .1;
     let oid = d["id"].as_str().unwrap();
     call(&app, &staff, "POST", &format!("/api/v1/invoices/{oid}/issue"), Some(json!({}))).await;
     assert_eq!(call(&app, &patient, "GET", &format!("/api/v1/invoices/{oid}"), None).await.0, 404);
@@ -552,7 +720,12 @@ pub(crate) async fn fresh_payment(app: &TestApp, invoice: &str) -> String {
         amount_minor: Some(1000),
         ..Default::default()
     };
-    app.svc.record_payment(&sys(), praxis_domain::InvoiceId(invoice.parse().unwrap()), req).await.unwrap().id.to_string()
+    app.svc
+        .record_payment(&sys(), praxis_domain::InvoiceId(invoice.parse().unwrap()), req)
+        .await
+        .unwrap()
+        .id
+        .to_string()
 }
 
 /// A referral of `patient` (for the permission table).

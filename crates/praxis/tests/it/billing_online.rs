@@ -40,7 +40,14 @@ async fn a_patient_pays_online_and_stripes_signed_webhooks_record_it_exactly_onc
     app.clock.set(tue("08:00").parse().unwrap());
     let (_, staff) = app.user_with_token(Role::Staff).await;
     let appt = completed_visit(&app, &f, "10:00").await;
-    let (_, d) = call(&app, &staff, "POST", "/api/v1/invoices", Some(json!({"patient_id": f.patient.id, "appointment_ids": [appt]}))).await;
+    let (_, d) = call(
+        &app,
+        &staff,
+        "POST",
+        "/api/v1/invoices",
+        Some(json!({"patient_id": f.patient.id, "appointment_ids": [appt]})),
+    )
+    .await;
     let id = d["id"].as_str().unwrap().to_string();
     call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/issue"), Some(json!({}))).await;
 
@@ -81,18 +88,32 @@ async fn a_patient_pays_online_and_stripes_signed_webhooks_record_it_exactly_onc
 
     // The genuine one records the payment; its replay changes nothing.
     let (s, out) = deliver(&app, &delivery.body, &good).await;
-    assert_eq!((s, out["outcome"].as_str(), out["first_delivery"].as_bool()), (200, Some("payment_recorded"), Some(true)), "{out}");
+    assert_eq!(
+        (s, out["outcome"].as_str(), out["first_delivery"].as_bool()),
+        (200, Some("payment_recorded"), Some(true)),
+        "{out}"
+    );
     let (s, out) = deliver(&app, &delivery.body, &fake.signed_at(&delivery.body, now + 5)).await;
     assert_eq!((s, out["first_delivery"].as_bool()), (200, Some(false)), "{out}");
     let (_, inv) = call(&app, &staff, "GET", &format!("/api/v1/invoices/{id}"), None).await;
     assert_eq!(inv["status"], "paid");
     let payments = inv["payments"].as_array().unwrap();
     assert_eq!(payments.len(), 1, "processed once");
-    assert_eq!((payments[0]["method"].as_str(), payments[0]["reference"].as_str()), (Some("online"), Some(pi.as_str())));
+    assert_eq!(
+        (payments[0]["method"].as_str(), payments[0]["reference"].as_str()),
+        (Some("online"), Some(pi.as_str()))
+    );
 
     // A refund of an online payment goes back through Stripe (a job), then is confirmed.
     let pid = payments[0]["id"].as_str().unwrap();
-    let (s, r) = call(&app, &staff, "POST", &format!("/api/v1/payments/{pid}/refunds"), Some(json!({"amount_minor": 2000, "reason": "Gap covered by fund"}))).await;
+    let (s, r) = call(
+        &app,
+        &staff,
+        "POST",
+        &format!("/api/v1/payments/{pid}/refunds"),
+        Some(json!({"amount_minor": 2000, "reason": "Gap covered by fund"})),
+    )
+    .await;
     assert_eq!((s, r["status"].as_str()), (201, Some("pending")), "{r}");
     let (w, _) = worker(&app);
     w.run_until_idle().await;
@@ -138,7 +159,14 @@ async fn unknown_intents_currency_mismatches_and_failures_record_no_money() {
     assert_eq!((s, out["outcome"].as_str()), (200, Some("unknown_payment_intent")), "{out}");
 
     let appt = completed_visit(&app, &f, "10:00").await;
-    let (_, inv) = call(&app, &staff, "POST", "/api/v1/invoices", Some(json!({"patient_id": f.patient.id, "appointment_ids": [appt]}))).await;
+    let (_, inv) = call(
+        &app,
+        &staff,
+        "POST",
+        "/api/v1/invoices",
+        Some(json!({"patient_id": f.patient.id, "appointment_ids": [appt]})),
+    )
+    .await;
     let id = inv["id"].as_str().unwrap().to_string();
     call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/issue"), Some(json!({}))).await;
     let checkout = app.svc.start_online_payment(&sys(), praxis_domain::InvoiceId(id.parse().unwrap())).await.unwrap();
@@ -167,8 +195,15 @@ async fn without_stripe_online_payment_is_refused_clearly_and_the_webhook_is_not
     let app = TestApp::spawn().await;
     let f = app.fixture().await;
     let (_, staff) = app.user_with_token(Role::Staff).await;
-    let (_, d) = call(&app, &staff, "POST", "/api/v1/invoices", Some(json!({"patient_id": f.patient.id, "clinic_id": f.clinic.id,
-        "lines": [{"description": "Report", "unit_price_minor": 5000}]}))).await;
+    let (_, d) = call(
+        &app,
+        &staff,
+        "POST",
+        "/api/v1/invoices",
+        Some(json!({"patient_id": f.patient.id, "clinic_id": f.clinic.id,
+        "lines": [{"description": "Report", "unit_price_minor": 5000}]})),
+    )
+    .await;
     let id = d["id"].as_str().unwrap();
     call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/issue"), Some(json!({}))).await;
     let patient = app.api_login(&f.patient_user).await;

@@ -212,7 +212,12 @@ fn api_table() -> Vec<(&'static str, &'static str, serde_json::Value, &'static [
         ),
         ("GET", "/api/v1/patients/{id}/plan-warnings", json!(null), CLINICAL),
         ("GET", "/api/v1/referrals/{id}", json!(null), CLINICAL),
-        ("PUT", "/api/v1/referrals/{id}", json!({"label": "Plan", "referrer_name": "Dr B", "referral_date": "2026-01-01"}), CLINICAL),
+        (
+            "PUT",
+            "/api/v1/referrals/{id}",
+            json!({"label": "Plan", "referrer_name": "Dr B", "referral_date": "2026-01-01"}),
+            CLINICAL,
+        ),
         ("GET", "/api/v1/reports/revenue", json!(null), CLINICAL),
         ("GET", "/api/v1/reports/aged-receivables", json!(null), CLINICAL),
         ("GET", "/api/v1/reports/payments", json!(null), CLINICAL),
@@ -371,12 +376,18 @@ impl Targets {
         let mut path = path.to_string();
         let mut body = body.to_string();
         if path.starts_with("/api/v1/invoices/{id}") {
-            path = path.replace("{id}", &crate::billing::fresh_invoice(app, &self.clinic, &self.provider, self.patient.id).await.0);
+            path = path.replace(
+                "{id}",
+                &crate::billing::fresh_invoice(app, &self.clinic, &self.provider, self.patient.id).await.0,
+            );
         } else if path.starts_with("/api/v1/payments/{id}") {
             let inv = crate::billing::fresh_invoice(app, &self.clinic, &self.provider, self.patient.id).await.0;
             path = path.replace("{id}", &crate::billing::fresh_payment(app, &inv).await);
         } else if path.starts_with("/api/v1/claims/{id}") {
-            path = path.replace("{id}", &crate::billing::fresh_invoice(app, &self.clinic, &self.provider, self.patient.id).await.1);
+            path = path.replace(
+                "{id}",
+                &crate::billing::fresh_invoice(app, &self.clinic, &self.provider, self.patient.id).await.1,
+            );
         } else if path.starts_with("/api/v1/referrals/{id}") {
             path = path.replace("{id}", &crate::billing::fresh_referral(app, self.patient.id).await);
         } else if path.starts_with("/api/v1/reports/{kind}") {

@@ -183,11 +183,15 @@ impl Services {
                         out = self.draft_fee(&appt, patient, &terms, source, fee).await?;
                     }
                     if job.event == BillingEvent::LateCancelled {
-                        out.push_str(&self.withdraw_unpaid_deposit(id, patient, "the appointment was cancelled").await?);
+                        out.push_str(
+                            &self.withdraw_unpaid_deposit(id, patient, "the appointment was cancelled").await?,
+                        );
                     }
                     out
                 }
-                BillingEvent::Cancelled => self.withdraw_unpaid_deposit(id, patient, "the appointment was cancelled").await?,
+                BillingEvent::Cancelled => {
+                    self.withdraw_unpaid_deposit(id, patient, "the appointment was cancelled").await?
+                }
                 _ => String::new(),
             };
             if !what.is_empty() {
@@ -227,7 +231,8 @@ impl Services {
         let now = self.now();
         let id = InvoiceId::new();
         let mut tx = self.db().begin().await?;
-        if invoices::automatic_for(&mut tx, AppointmentId(appt.id), patient, source, source != "auto").await?.is_some() {
+        if invoices::automatic_for(&mut tx, AppointmentId(appt.id), patient, source, source != "auto").await?.is_some()
+        {
             return Ok(None);
         }
         if source == "auto"
@@ -379,7 +384,8 @@ impl Services {
         };
         let row = invoices::get(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Invoice" })?;
         if row.status == "draft" {
-            self.issue_invoice(&Actor::system("billing"), id, IssueRequest { issue_date: None, send: Some(true) }).await?;
+            self.issue_invoice(&Actor::system("billing"), id, IssueRequest { issue_date: None, send: Some(true) })
+                .await?;
             return Ok(format!("deposit {id} issued"));
         }
         Ok(String::new())
@@ -387,7 +393,12 @@ impl Services {
 
     /// Voids an open deposit invoice with nothing paid on it (a paid one stays: staff
     /// refund or keep it under the clinic's policy).
-    async fn withdraw_unpaid_deposit(&self, appt: AppointmentId, patient: PatientId, why: &str) -> ServiceResult<String> {
+    async fn withdraw_unpaid_deposit(
+        &self,
+        appt: AppointmentId,
+        patient: PatientId,
+        why: &str,
+    ) -> ServiceResult<String> {
         let Some(dep) = self.automatic_exists(appt, patient, "deposit", false).await? else { return Ok(String::new()) };
         let Some(row) = invoices::get(self.db(), InvoiceId(dep)).await? else { return Ok(String::new()) };
         let status = InvoiceStatus::parse(&row.status).unwrap_or(InvoiceStatus::Void);

@@ -49,7 +49,8 @@ impl Services {
             None => None,
         };
         let page = PageRequest::new(q.page, q.per_page);
-        let (rows, total) = claims::list(self.db(), status.map(ClaimStatus::as_str), page.per_page, page.offset()).await?;
+        let (rows, total) =
+            claims::list(self.db(), status.map(ClaimStatus::as_str), page.per_page, page.offset()).await?;
         let items = rows.iter().map(claim_view).collect::<ServiceResult<Vec<_>>>()?;
         Ok(Page { items, total, page: page.page, per_page: page.per_page })
     }
@@ -72,7 +73,11 @@ impl Services {
         self.authorize_all(actor, Permission::ManageBilling)?;
         let reference = step.reference.as_deref().map(str::trim).map(String::from);
         if reference.as_ref().is_some_and(|r| r.chars().count() > 100) {
-            return Err(ServiceError::invalid("reference", "too_long", "Keep the payer's reference to 100 characters."));
+            return Err(ServiceError::invalid(
+                "reference",
+                "too_long",
+                "Keep the payer's reference to 100 characters.",
+            ));
         }
         let reason = step.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()).map(String::from);
         if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
@@ -105,7 +110,10 @@ impl Services {
                     return Err(ServiceError::invalid(
                         "approved_minor",
                         "out_of_range",
-                        format!("The approved benefit is between 0 and the {} claimed.", money(row.claimed_minor, &row.currency)),
+                        format!(
+                            "The approved benefit is between 0 and the {} claimed.",
+                            money(row.claimed_minor, &row.currency)
+                        ),
                     ));
                 }
                 u.approved_minor = Some(approved);
@@ -113,7 +121,11 @@ impl Services {
             }
             ClaimAction::Reject => {
                 let Some(r) = reason.clone() else {
-                    return Err(ServiceError::invalid("reason", "required", "Give the payer's reason for rejecting the claim."));
+                    return Err(ServiceError::invalid(
+                        "reason",
+                        "required",
+                        "Give the payer's reason for rejecting the claim.",
+                    ));
                 };
                 u.reason = Some(r);
                 u.approved_minor = None;

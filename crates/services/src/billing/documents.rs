@@ -50,7 +50,8 @@ impl Services {
             return None;
         }
         let currency = Currency::parse(&inv.summary.currency).ok()?;
-        let payee = billing.upi_payee_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or(billing.clinic_name.clone());
+        let payee =
+            billing.upi_payee_name.clone().filter(|n| !n.trim().is_empty()).unwrap_or(billing.clinic_name.clone());
         let reference = inv.summary.number.clone()?;
         let link = payment_link(&vpa, &payee, Money::new(owing, currency), &reference).ok()?;
         let qr = praxis_pdf::qr::QrMatrix::encode(&link).ok()?;
@@ -75,14 +76,12 @@ impl Services {
 
     /// A payment's receipt as a PDF, for whoever may see its invoice.
     pub async fn receipt_pdf(&self, actor: &Actor, id: PaymentId) -> ServiceResult<PdfFile> {
-        let p = praxis_store::billing::payments::get(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Payment" })?;
-        let inv = self.get_invoice(actor, InvoiceId(p.invoice_id)).await?;
-        let payment = inv
-            .payments
-            .iter()
-            .find(|x| x.id == id)
-            .cloned()
+        let p = praxis_store::billing::payments::get(self.db(), id)
+            .await?
             .ok_or(ServiceError::NotFound { what: "Payment" })?;
+        let inv = self.get_invoice(actor, InvoiceId(p.invoice_id)).await?;
+        let payment =
+            inv.payments.iter().find(|x| x.id == id).cloned().ok_or(ServiceError::NotFound { what: "Payment" })?;
         let bytes = self.render_receipt_pdf(&inv, &payment).await?;
         Ok(PdfFile { filename: format!("{}.pdf", payment.receipt_number), bytes })
     }
@@ -92,7 +91,8 @@ impl Services {
         let contact = praxis_store::billing::settings::clinic_contact(self.db(), inv.summary.clinic_id)
             .await?
             .ok_or(ServiceError::NotFound { what: "Clinic" })?;
-        let mut lines: Vec<String> = contact.address.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
+        let mut lines: Vec<String> =
+            contact.address.lines().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect();
         if !billing.legal_name.trim().is_empty() && billing.legal_name != contact.name {
             lines.insert(0, billing.legal_name.clone());
         }
@@ -167,7 +167,11 @@ impl Services {
                     detail: (!detail.is_empty()).then(|| detail.join(" · ")),
                     quantity: l.quantity.to_string(),
                     unit_price: money(l.unit_price_minor, cur),
-                    discount: if l.amounts.discount_minor == 0 { String::new() } else { money(-l.amounts.discount_minor, cur) },
+                    discount: if l.amounts.discount_minor == 0 {
+                        String::new()
+                    } else {
+                        money(-l.amounts.discount_minor, cur)
+                    },
                     tax,
                     amount: money(l.amounts.total_minor, cur),
                 }
@@ -178,7 +182,11 @@ impl Services {
         if t.discount_minor != 0 {
             totals.push(Total { label: "Discount".into(), amount: money(-t.discount_minor, cur), strong: false });
         }
-        totals.push(Total { label: format!("{} total", billing.tax_label), amount: money(t.tax_minor, cur), strong: false });
+        totals.push(Total {
+            label: format!("{} total", billing.tax_label),
+            amount: money(t.tax_minor, cur),
+            strong: false,
+        });
         totals.push(Total { label: "Total".into(), amount: money(t.total_minor, cur), strong: true });
         if t.rebate_minor > 0 {
             totals.push(Total { label: "Expected rebates".into(), amount: money(-t.rebate_minor, cur), strong: false });

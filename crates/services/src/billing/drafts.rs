@@ -208,8 +208,7 @@ impl Services {
 
     async fn update_invoice_checked(&self, actor: &Actor, id: InvoiceId, req: DraftRequest) -> ServiceResult<Invoice> {
         self.authorize_all(actor, Permission::ManageBilling)?;
-        let current =
-            invoices::get(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Invoice" })?;
+        let current = invoices::get(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Invoice" })?;
         refuse_unless_draft(&current.status)?;
         if req.patient_id.is_some_and(|p| p.0 != current.patient_id)
             || req.clinic_id.is_some_and(|c| c.0 != current.clinic_id)
@@ -559,7 +558,9 @@ impl Services {
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
             .or(service.as_ref().and_then(|s| s.item_number.clone()));
-        if item_number.as_ref().is_some_and(|n| n.len() > 20 || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+        if item_number
+            .as_ref()
+            .is_some_and(|n| n.len() > 20 || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         {
             v.add(&format!("{field}.item_number"), "invalid", "An item number has up to 20 letters or digits.");
         }

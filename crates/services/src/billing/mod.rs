@@ -30,12 +30,12 @@ pub mod stripe;
 pub use automatic::BillingEvent;
 pub use claims::{ClaimQuery, ClaimStep};
 pub use documents::{PdfFile, UpiRequest};
-pub use notices::BillingMessage;
 pub use drafts::{DraftRequest, LineRequest};
 pub use issue::{IssueRequest, VoidRequest};
-pub use referrals::{Referral, ReferralRequest};
+pub use notices::BillingMessage;
 pub use online::{GatewayError, PaymentGateway};
 pub use payments::{PaymentRequest, RefundRequest};
+pub use referrals::{Referral, ReferralRequest};
 
 use crate::Services;
 use crate::actor::Actor;
@@ -341,8 +341,8 @@ pub(crate) fn line_view(l: &LineRow) -> ServiceResult<InvoiceLine> {
 }
 
 pub(crate) fn payment_view(p: &PaymentRow) -> ServiceResult<Payment> {
-    let method =
-        PaymentMethod::parse(&p.method).ok_or_else(|| ServiceError::Internal(format!("payment method {:?}", p.method)))?;
+    let method = PaymentMethod::parse(&p.method)
+        .ok_or_else(|| ServiceError::Internal(format!("payment method {:?}", p.method)))?;
     Ok(Payment {
         id: PaymentId(p.id),
         invoice_id: InvoiceId(p.invoice_id),
@@ -374,7 +374,8 @@ pub(crate) fn refund_view(r: &RefundRow) -> Refund {
 }
 
 pub(crate) fn claim_view(c: &ClaimRow) -> ServiceResult<Claim> {
-    let status = ClaimStatus::parse(&c.status).ok_or_else(|| ServiceError::Internal(format!("claim {:?}", c.status)))?;
+    let status =
+        ClaimStatus::parse(&c.status).ok_or_else(|| ServiceError::Internal(format!("claim {:?}", c.status)))?;
     Ok(Claim {
         id: ClaimId(c.id),
         invoice_id: InvoiceId(c.invoice_id),
@@ -415,11 +416,8 @@ pub(crate) fn owing_split(
     } else {
         claims.iter().map(|c| c.status.expected_benefit(c.claimed_minor, c.approved_minor)).sum()
     };
-    let insurer_paid: i64 = payments
-        .iter()
-        .filter(|p| p.method == PaymentMethod::Insurer)
-        .map(|p| p.amount_minor - p.refunded_minor)
-        .sum();
+    let insurer_paid: i64 =
+        payments.iter().filter(|p| p.method == PaymentMethod::Insurer).map(|p| p.amount_minor - p.refunded_minor).sum();
     let insurer = (expected - insurer_paid).clamp(0, balance);
     (insurer, balance - insurer)
 }
@@ -562,15 +560,17 @@ impl Services {
     /// An invoice in full from its row (no permission check; internal).
     pub(crate) async fn invoice_view(&self, row: InvoiceRow) -> ServiceResult<Invoice> {
         let ids = [row.id];
-        let lines =
-            invoices::lines(self.db(), &ids).await?.iter().map(line_view).collect::<ServiceResult<Vec<_>>>()?;
+        let lines = invoices::lines(self.db(), &ids).await?.iter().map(line_view).collect::<ServiceResult<Vec<_>>>()?;
         let payments = praxis_store::billing::payments::for_invoices(self.db(), &ids)
             .await?
             .iter()
             .map(payment_view)
             .collect::<ServiceResult<Vec<_>>>()?;
-        let refunds =
-            praxis_store::billing::payments::refunds_for_invoices(self.db(), &ids).await?.iter().map(refund_view).collect();
+        let refunds = praxis_store::billing::payments::refunds_for_invoices(self.db(), &ids)
+            .await?
+            .iter()
+            .map(refund_view)
+            .collect();
         let claims = praxis_store::billing::claims::for_invoices(self.db(), &ids)
             .await?
             .iter()
@@ -619,7 +619,8 @@ impl Services {
     pub async fn patient_balance(&self, actor: &Actor, patient: PatientId) -> ServiceResult<Vec<Balance>> {
         let scope = actor.require(Permission::ViewInvoices)?;
         if scope == Scope::Own
-            && !(actor.roles.has(praxis_domain::Role::Patient) && self.patients_i_act_for(actor).await?.contains(&patient))
+            && !(actor.roles.has(praxis_domain::Role::Patient)
+                && self.patients_i_act_for(actor).await?.contains(&patient))
         {
             return Err(ServiceError::Forbidden);
         }

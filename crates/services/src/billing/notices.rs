@@ -73,7 +73,11 @@ pub enum BillingMessage {
 impl Services {
     /// Reads the invoice (and payment) a billing email is about, as they are now, and
     /// renders its PDF.
-    pub(crate) async fn billing_message(&self, template: Template, data: &MessageData) -> ServiceResult<BillingMessage> {
+    pub(crate) async fn billing_message(
+        &self,
+        template: Template,
+        data: &MessageData,
+    ) -> ServiceResult<BillingMessage> {
         use crate::notifications::templates::InvoiceFacts;
         use crate::notifications::transport::FileAttachment;
         let Some(id) = data.invoice_id else {
@@ -115,7 +119,8 @@ impl Services {
             let Some(p) = inv.payments.iter().find(|p| p.id.0 == pid).cloned() else {
                 return Ok(BillingMessage::Unrenderable("the payment no longer exists".into()));
             };
-            facts.receipt = Some((p.receipt_number.clone(), super::money(p.amount_minor, &cur), p.method_label.clone()));
+            facts.receipt =
+                Some((p.receipt_number.clone(), super::money(p.amount_minor, &cur), p.method_label.clone()));
             (format!("{}.pdf", p.receipt_number), self.render_receipt_pdf(&inv, &p).await?)
         } else {
             (format!("{}.pdf", facts.number), self.render_invoice_pdf(&inv).await?)

@@ -292,7 +292,10 @@ impl Services {
             }
             other => {
                 tracing::error!(error = %other, "the payment provider refused to create a payment");
-                ServiceError::conflict("gateway_refused", "The payment provider refused this payment. Please pay at the clinic.")
+                ServiceError::conflict(
+                    "gateway_refused",
+                    "The payment provider refused this payment. Please pay at the clinic.",
+                )
             }
         })?;
         let Some(secret) = intent.client_secret.clone() else {
@@ -304,7 +307,10 @@ impl Services {
         let recorded = match online::by_intent(&mut tx, &intent.id).await? {
             Some(r) => OnlinePaymentId(r.id),
             None => {
-                let sealed = self.keys().seal_str(&sealing(online_id), &secret).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                let sealed = self
+                    .keys()
+                    .seal_str(&sealing(online_id), &secret)
+                    .map_err(|e| ServiceError::Internal(e.to_string()))?;
                 online::insert(
                     &mut tx,
                     &NewOnlinePayment {
@@ -346,7 +352,8 @@ impl Services {
 
     /// Queues the gateway call for a pending refund (in the refunding transaction).
     pub(crate) async fn queue_stripe_refund(&self, tx: &mut Tx, refund: RefundId, now: Timestamp) -> ServiceResult<()> {
-        let payload = serde_json::to_string(&RefundJob { refund_id: refund.0 }).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let payload = serde_json::to_string(&RefundJob { refund_id: refund.0 })
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
         jobs::enqueue(
             tx,
             &NewJob {
@@ -365,7 +372,12 @@ impl Services {
 
     /// Marks an invoice's open online payments cancelled and queues their cancellation at
     /// the gateway; returns how many.
-    pub(crate) async fn cancel_open_online_payments(&self, tx: &mut Tx, invoice: InvoiceId, now: Timestamp) -> ServiceResult<usize> {
+    pub(crate) async fn cancel_open_online_payments(
+        &self,
+        tx: &mut Tx,
+        invoice: InvoiceId,
+        now: Timestamp,
+    ) -> ServiceResult<usize> {
         let open = online::open_for_invoice_tx(tx, invoice).await?;
         for o in &open {
             online::set_status(tx, OnlinePaymentId(o.id), "canceled", Some("the invoice was voided"), now).await?;
@@ -416,20 +428,26 @@ impl Services {
         if !online::claim_event(&mut tx, "stripe", &event.id, &event.kind, "processing", now).await? {
             tx.rollback().await?;
             metrics::counter!("praxis_payment_webhooks_total", "outcome" => "repeat").increment(1);
-            return Ok(WebhookOutcome { event_id: event.id, first_delivery: false, outcome: "already_processed".into() });
+            return Ok(WebhookOutcome {
+                event_id: event.id,
+                first_delivery: false,
+                outcome: "already_processed".into(),
+            });
         }
         let outcome = match (&event.kind[..], &event.object) {
-            ("payment_intent.succeeded", WebhookObject::Intent(i)) => self.intent_succeeded(&mut tx, &actor, i, now).await?,
-            ("payment_intent.payment_failed", WebhookObject::Intent(i)) => self.intent_failed(&mut tx, &actor, i, now).await?,
-            ("payment_intent.canceled", WebhookObject::Intent(i)) => {
-                match online::by_intent(&mut tx, &i.id).await? {
-                    Some(o) => {
-                        online::set_status(&mut tx, OnlinePaymentId(o.id), "canceled", None, now).await?;
-                        "intent_canceled".to_string()
-                    }
-                    None => "unknown_payment_intent".to_string(),
-                }
+            ("payment_intent.succeeded", WebhookObject::Intent(i)) => {
+                self.intent_succeeded(&mut tx, &actor, i, now).await?
             }
+            ("payment_intent.payment_failed", WebhookObject::Intent(i)) => {
+                self.intent_failed(&mut tx, &actor, i, now).await?
+            }
+            ("payment_intent.canceled", WebhookObject::Intent(i)) => match online::by_intent(&mut tx, &i.id).await? {
+                Some(o) => {
+                    online::set_status(&mut tx, OnlinePaymentId(o.id), "canceled", None, now).await?;
+                    "intent_canceled".to_string()
+                }
+                None => "unknown_payment_intent".to_string(),
+            },
             ("charge.refunded", WebhookObject::Charge { intent_id, currency, refunds, .. }) => {
                 self.charge_refunded(&mut tx, &actor, intent_id.as_deref(), currency, refunds, now).await?
             }
@@ -459,10 +477,23 @@ impl Services {
         if payments::by_online_payment(tx, o.id).await?.is_some() {
             return Ok("already_recorded".into());
         }
-        let inv = invoices::get_for_update(tx, InvoiceId(o.invoice_id)).await?.ok_or(ServiceError::NotFound { what: "Invoice" })?;
+        let inv = invoices::get_for_update(tx, InvoiceId(o.invoice_id))
+            .await?
+            .ok_or(ServiceError::NotFound { what: "Invoice" })?;
         if !i.currency.eq_ignore_ascii_case(&inv.currency) {
             tracing::error!(intent = %i.id, "a PaymentIntent paid in another currency than its invoice");
-            self.alert_billing(tx, &format!("Online payment {} arrived in {} for invoice {} in {}; it was not recorded. Check it in Stripe.", i.id, i.currency.to_uppercase(), inv.number.as_deref().unwrap_or("-"), inv.currency), now).await?;
+            self.alert_billing(
+                tx,
+                &format!(
+                    "Online payment {} arrived in {} for invoice {} in {}; it was not recorded. Check it in Stripe.",
+                    i.id,
+                    i.currency.to_uppercase(),
+                    inv.number.as_deref().unwrap_or("-"),
+                    inv.currency
+                ),
+                now,
+            )
+            .await?;
             return Ok("currency_mismatch".into());
         }
         let amount = i.amount_received_minor;
@@ -475,7 +506,21 @@ impl Services {
         let kept = amount.min(owing);
         let excess = amount - kept;
         let payment_id = if kept > 0 {
-            self.insert_payment(tx, actor, &inv, PaymentMethod::Online, kept, now, &i.id, "", None, Some(o.id), None, now).await?
+            self.insert_payment(
+                tx,
+                actor,
+                &inv,
+                PaymentMethod::Online,
+                kept,
+                now,
+                &i.id,
+                "",
+                None,
+                Some(o.id),
+                None,
+                now,
+            )
+            .await?
         } else {
             self.insert_unowed_online_payment(tx, actor, &inv, amount, o.id, &i.id, now).await?
         };
@@ -483,8 +528,11 @@ impl Services {
             // Record the excess as received and refunded: the receipt shows both; the
             // invoice counts only what was owing.
             payments::add_amount(tx, payment_id, excess).await?;
-            let p = payments::get_for_update(tx, payment_id).await?.ok_or(ServiceError::NotFound { what: "Payment" })?;
-            let inv_now = invoices::get_for_update(tx, InvoiceId(inv.id)).await?.ok_or(ServiceError::NotFound { what: "Invoice" })?;
+            let p =
+                payments::get_for_update(tx, payment_id).await?.ok_or(ServiceError::NotFound { what: "Payment" })?;
+            let inv_now = invoices::get_for_update(tx, InvoiceId(inv.id))
+                .await?
+                .ok_or(ServiceError::NotFound { what: "Invoice" })?;
             let why = "More than was owing (paid at the desk meanwhile); the excess is returned";
             self.insert_refund(tx, actor, &p, &inv_now, excess, why, None, None, false, now).await?;
             return Ok("payment_recorded_excess_refunded".into());
@@ -531,8 +579,19 @@ impl Services {
         .await?;
         // Never counted as paid on the invoice, and refunded in full through Stripe.
         let p = payments::get_for_update(tx, id).await?.ok_or(ServiceError::NotFound { what: "Payment" })?;
-        self.insert_refund(tx, actor, &p, inv, amount, "Nothing was owing when this payment arrived", None, None, false, now)
-            .await?;
+        self.insert_refund(
+            tx,
+            actor,
+            &p,
+            inv,
+            amount,
+            "Nothing was owing when this payment arrived",
+            None,
+            None,
+            false,
+            now,
+        )
+        .await?;
         Ok(id)
     }
 
@@ -584,13 +643,29 @@ impl Services {
                 continue;
             }
             // Made in Stripe's dashboard: record it, within what is left of the payment.
-            let p_now = payments::get_for_update(tx, PaymentId(p.id)).await?.ok_or(ServiceError::NotFound { what: "Payment" })?;
-            let inv = invoices::get_for_update(tx, InvoiceId(p.invoice_id)).await?.ok_or(ServiceError::NotFound { what: "Invoice" })?;
+            let p_now = payments::get_for_update(tx, PaymentId(p.id))
+                .await?
+                .ok_or(ServiceError::NotFound { what: "Payment" })?;
+            let inv = invoices::get_for_update(tx, InvoiceId(p.invoice_id))
+                .await?
+                .ok_or(ServiceError::NotFound { what: "Invoice" })?;
             if r.amount_minor > p_now.amount_minor - p_now.refunded_minor {
                 self.alert_billing(tx, &format!("Stripe reports refund {} of {} on {}, more than Praxis has left on that payment; check it in Stripe.", r.id, money(r.amount_minor, &p.currency), p.receipt_number), now).await?;
                 continue;
             }
-            self.insert_refund(tx, actor, &p_now, &inv, r.amount_minor, "Refunded in Stripe", None, Some(r.id.clone()), true, now).await?;
+            self.insert_refund(
+                tx,
+                actor,
+                &p_now,
+                &inv,
+                r.amount_minor,
+                "Refunded in Stripe",
+                None,
+                Some(r.id.clone()),
+                true,
+                now,
+            )
+            .await?;
             recorded += 1;
         }
         Ok(match (settled, recorded) {
@@ -633,13 +708,16 @@ impl Services {
     /// Runs a refund or cancellation job against the gateway and records the outcome.
     pub(crate) async fn process_payment_job(&self, c: &Claimed) -> ServiceResult<Outcome> {
         let Ok(gateway) = self.gateway() else {
-            return self.finish_payment_job(c, Err(GatewayError::Transient("no payment gateway is configured".into())), None).await;
+            return self
+                .finish_payment_job(c, Err(GatewayError::Transient("no payment gateway is configured".into())), None)
+                .await;
         };
         if c.job.kind == CANCEL_JOB {
             let Ok(job) = serde_json::from_str::<CancelJob>(&c.job.payload) else {
                 return self.finish_payment_job(c, Err(GatewayError::Rejected("unreadable job".into())), None).await;
             };
-            let r = gateway.cancel_intent(&job.intent_id, &format!("praxis-cancel:{}", job.intent_id)).await.map(|_| ());
+            let r =
+                gateway.cancel_intent(&job.intent_id, &format!("praxis-cancel:{}", job.intent_id)).await.map(|_| ());
             // An intent that already succeeded or was cancelled cannot be cancelled: nothing to do.
             let r = match r {
                 Err(GatewayError::Rejected(_)) => Ok(()),
@@ -658,7 +736,9 @@ impl Services {
         };
         tx.rollback().await?;
         let (Some(refund), Some(payment)) = (refund, payment) else {
-            return self.finish_payment_job(c, Err(GatewayError::Rejected("the refund no longer exists".into())), None).await;
+            return self
+                .finish_payment_job(c, Err(GatewayError::Rejected("the refund no longer exists".into())), None)
+                .await;
         };
         if refund.status != "pending" {
             return self.finish_payment_job(c, Ok("already settled".into()), None).await;
@@ -667,7 +747,10 @@ impl Services {
             intent_id: payment.reference.clone(),
             amount_minor: refund.amount_minor,
             reason: Some("requested_by_customer".into()),
-            metadata: vec![("refund_id".into(), refund.id.to_string()), ("refund_number".into(), refund.number.clone())],
+            metadata: vec![
+                ("refund_id".into(), refund.id.to_string()),
+                ("refund_number".into(), refund.number.clone()),
+            ],
             idempotency_key: format!("praxis-refund:{}", refund.id),
         };
         let result = gateway.refund(&call).await;
@@ -701,7 +784,9 @@ impl Services {
                 Outcome::Done(done)
             }
             Err(GatewayError::Transient(e)) if attempts < c.job.max_attempts => {
-                let at = now.saturating_add(backoff(self.settings().retry_base, self.settings().retry_cap, attempts)).unwrap_or(now);
+                let at = now
+                    .saturating_add(backoff(self.settings().retry_base, self.settings().retry_cap, attempts))
+                    .unwrap_or(now);
                 if !jobs::fail(&mut tx, c.job.id, &c.claim, &e, Some(at), now).await? {
                     return Ok(Outcome::LeaseLost);
                 }
@@ -730,7 +815,9 @@ impl Services {
             return Ok(());
         }
         payments::add_refunded(tx, PaymentId(r.payment_id), -r.amount_minor).await?;
-        let inv = invoices::get_for_update(tx, InvoiceId(r.invoice_id)).await?.ok_or(ServiceError::NotFound { what: "Invoice" })?;
+        let inv = invoices::get_for_update(tx, InvoiceId(r.invoice_id))
+            .await?
+            .ok_or(ServiceError::NotFound { what: "Invoice" })?;
         self.settle_invoice(tx, &inv, inv.paid_minor + r.amount_minor, now).await?;
         tx.audit(self.audit_entry(
             &Actor::system("worker"),

@@ -5,8 +5,8 @@
 use crate::Services;
 use crate::actor::Actor;
 use crate::error::ServiceResult;
-use praxis_store::billing::invoices;
 use praxis_domain::{ClinicId, InvoiceId};
+use praxis_store::billing::invoices;
 
 impl Services {
     /// Marks invoices due before today as overdue and queues one reminder per invoice.

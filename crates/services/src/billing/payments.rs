@@ -88,7 +88,12 @@ impl Services {
     /// a numbered receipt, the invoice's status following its money, and the receipt
     /// emailed to the patient. More than is owing is refused. A refusal is audited.
     #[tracing::instrument(skip_all)]
-    pub async fn record_payment(&self, actor: &Actor, invoice: InvoiceId, req: PaymentRequest) -> ServiceResult<Payment> {
+    pub async fn record_payment(
+        &self,
+        actor: &Actor,
+        invoice: InvoiceId,
+        req: PaymentRequest,
+    ) -> ServiceResult<Payment> {
         let result = self.record_payment_checked(actor, invoice, req).await;
         self.audit_money_refusal(actor, "payment.refused", Some(invoice), result).await
     }
@@ -148,7 +153,8 @@ impl Services {
             }
             return payment_view(&prev);
         }
-        let row = invoices::get_for_update(&mut tx, invoice).await?.ok_or(ServiceError::NotFound { what: "Invoice" })?;
+        let row =
+            invoices::get_for_update(&mut tx, invoice).await?.ok_or(ServiceError::NotFound { what: "Invoice" })?;
         if let Some(c) = req.currency.as_deref().map(str::trim).filter(|c| !c.is_empty())
             && !c.eq_ignore_ascii_case(&row.currency)
         {
@@ -163,7 +169,9 @@ impl Services {
                 let claim = praxis_store::billing::claims::get_for_update(&mut tx, c)
                     .await?
                     .filter(|cl| cl.invoice_id == invoice.0)
-                    .ok_or_else(|| ServiceError::invalid("claim_id", "unknown", "That claim is not on this invoice."))?;
+                    .ok_or_else(|| {
+                        ServiceError::invalid("claim_id", "unknown", "That claim is not on this invoice.")
+                    })?;
                 if method != PaymentMethod::Insurer {
                     return Err(ServiceError::invalid("method", "invalid", "A claim is paid by the insurer."));
                 }
@@ -263,11 +271,18 @@ impl Services {
     }
 
     /// Writes what has been paid on an issued invoice and the status that follows.
-    pub(crate) async fn settle_invoice(&self, tx: &mut Tx, row: &InvoiceRow, paid: i64, now: Timestamp) -> ServiceResult<()> {
+    pub(crate) async fn settle_invoice(
+        &self,
+        tx: &mut Tx,
+        row: &InvoiceRow,
+        paid: i64,
+        now: Timestamp,
+    ) -> ServiceResult<()> {
         let zone = crate::scheduling::zone_named(&row.time_zone);
         let today = now.to_zoned(zone).date();
         let due = row.due_date.map(|d| d.0).unwrap_or(today);
-        let status = if row.status == "void" { InvoiceStatus::Void } else { settle(row.total_minor, paid, due, today).status };
+        let status =
+            if row.status == "void" { InvoiceStatus::Void } else { settle(row.total_minor, paid, due, today).status };
         invoices::set_paid(tx, InvoiceId(row.id), paid, status.as_str(), now).await?;
         Ok(())
     }
@@ -280,7 +295,16 @@ impl Services {
         let result = self.refund_checked(actor, payment, req).await;
         let Err(e) = result else { return result };
         let Some(why) = e.refusal_reason() else { return Err(e) };
-        Err(self.denied(actor, "payment.refund_refused", "payment", Some(payment.to_string()), &format!("refused: {why}"), e).await)
+        Err(self
+            .denied(
+                actor,
+                "payment.refund_refused",
+                "payment",
+                Some(payment.to_string()),
+                &format!("refused: {why}"),
+                e,
+            )
+            .await)
     }
 
     async fn refund_checked(&self, actor: &Actor, payment: PaymentId, req: RefundRequest) -> ServiceResult<Refund> {
@@ -300,7 +324,10 @@ impl Services {
         {
             tx.rollback().await?;
             if prev.payment_id != payment.0 {
-                return Err(ServiceError::conflict("request_key_reused", "This form was already used for another refund."));
+                return Err(ServiceError::conflict(
+                    "request_key_reused",
+                    "This form was already used for another refund.",
+                ));
             }
             return Ok(refund_view(&prev));
         }

@@ -122,7 +122,8 @@ fn terms_of(r: &ReferralRow) -> PlanTerms {
 /// The referral's standing on `on`, counting the sessions that fall under it; `leave_out`
 /// is a session not to count (the one being booked or billed is judged against the rest).
 fn standing_on(r: &ReferralRow, sessions: &[Session], on: Date, leave_out: Option<Uuid>) -> PlanStanding {
-    let applies = |s: &&Session| r.specialty_id.is_none_or(|sp| s.specialty == Some(sp)) && Some(s.appointment) != leave_out;
+    let applies =
+        |s: &&Session| r.specialty_id.is_none_or(|sp| s.specialty == Some(sp)) && Some(s.appointment) != leave_out;
     let completed: Vec<Date> = sessions.iter().filter(applies).filter(|s| s.completed).map(|s| s.date).collect();
     let booked: Vec<Date> = sessions.iter().filter(applies).filter(|s| !s.completed).map(|s| s.date).collect();
     plan_standing(&terms_of(r), &completed, &booked, on)
@@ -235,7 +236,12 @@ impl Services {
     }
 
     /// Records a referral for a patient. A refusal is audited.
-    pub async fn create_referral(&self, actor: &Actor, patient: PatientId, req: ReferralRequest) -> ServiceResult<Referral> {
+    pub async fn create_referral(
+        &self,
+        actor: &Actor,
+        patient: PatientId,
+        req: ReferralRequest,
+    ) -> ServiceResult<Referral> {
         self.authorize_all(actor, Permission::ManageReferrals)?;
         self.require_patient(actor, patient).await?;
         let input = match self.check_referral(&req) {
@@ -257,7 +263,12 @@ impl Services {
     }
 
     /// Replaces a referral's details. A refusal is audited.
-    pub async fn update_referral(&self, actor: &Actor, id: ReferralId, req: ReferralRequest) -> ServiceResult<Referral> {
+    pub async fn update_referral(
+        &self,
+        actor: &Actor,
+        id: ReferralId,
+        req: ReferralRequest,
+    ) -> ServiceResult<Referral> {
         self.authorize_all(actor, Permission::ManageReferrals)?;
         let current = store::get(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Referral" })?;
         let input = match self.check_referral(&req) {
@@ -282,8 +293,15 @@ impl Services {
     async fn referral_refused(&self, actor: &Actor, id: Option<ReferralId>, e: ServiceError) -> ServiceError {
         match e.refusal_reason() {
             Some(why) => {
-                self.denied(actor, "referral.save_refused", "referral", id.map(|i| i.to_string()), &format!("refused: {why}"), e)
-                    .await
+                self.denied(
+                    actor,
+                    "referral.save_refused",
+                    "referral",
+                    id.map(|i| i.to_string()),
+                    &format!("refused: {why}"),
+                    e,
+                )
+                .await
             }
             None => e,
         }

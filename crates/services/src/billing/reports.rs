@@ -243,7 +243,11 @@ impl Services {
             }
             provider = Some(ProviderId(mine));
         }
-        Ok((ReportScope { from: Some(from), until: Some(until), clinic_id: q.clinic_id, provider_id: provider }, from, until))
+        Ok((
+            ReportScope { from: Some(from), until: Some(until), clinic_id: q.clinic_id, provider_id: provider },
+            from,
+            until,
+        ))
     }
 
     /// Revenue of issued invoices, grouped.
@@ -327,7 +331,9 @@ impl Services {
             .await?
             .into_iter()
             .map(|r| TaxLine {
-                rate_label: TaxRate::from_bp(r.tax_bp).map(|t| t.percent_label()).unwrap_or_else(|_| format!("{} bp", r.tax_bp)),
+                rate_label: TaxRate::from_bp(r.tax_bp)
+                    .map(|t| t.percent_label())
+                    .unwrap_or_else(|_| format!("{} bp", r.tax_bp)),
                 month: r.month,
                 tax_rate_bp: r.tax_bp,
                 currency: r.currency,
@@ -350,7 +356,14 @@ impl Services {
         match kind {
             ReportKind::Revenue => {
                 let r = self.revenue_report(actor, q).await?;
-                row(vec![r.group_by.clone(), "currency".into(), "net".into(), "tax".into(), "total".into(), "lines".into()]);
+                row(vec![
+                    r.group_by.clone(),
+                    "currency".into(),
+                    "net".into(),
+                    "tax".into(),
+                    "total".into(),
+                    "lines".into(),
+                ]);
                 for l in &r.rows {
                     row(vec![
                         csv_cell(&l.label),
@@ -403,8 +416,14 @@ impl Services {
                 }
             }
         }
-        self.audit_read(actor, "report.export", "report", &format!("{kind:?}").to_lowercase(), "billing report downloaded as CSV".into())
-            .await?;
+        self.audit_read(
+            actor,
+            "report.export",
+            "report",
+            &format!("{kind:?}").to_lowercase(),
+            "billing report downloaded as CSV".into(),
+        )
+        .await?;
         Ok(out)
     }
 }

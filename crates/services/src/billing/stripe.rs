@@ -1,10 +1,14 @@
 //! The [`PaymentGateway`] over Stripe's HTTP API (`praxis-stripe`). The secret key stays
 //! inside the client (never printed, logged or put in an error).
 
-use super::online::{GatewayError, GatewayRefund, Intent, IntentRequest, PaymentGateway, RefundCall, WebhookEvent, WebhookObject};
+use super::online::{
+    GatewayError, GatewayRefund, Intent, IntentRequest, PaymentGateway, RefundCall, WebhookEvent, WebhookObject,
+};
 use futures::future::BoxFuture;
 use praxis_stripe::webhook::{EventObject, WebhookError};
-use praxis_stripe::{CreatePaymentIntent, CreateRefund, PaymentIntent, Refund, StripeClient, StripeConfig, StripeError};
+use praxis_stripe::{
+    CreatePaymentIntent, CreateRefund, PaymentIntent, Refund, StripeClient, StripeConfig, StripeError,
+};
 
 /// Stripe's script for the payment element.
 pub const STRIPE_JS: &str = "https://js.stripe.com/v3/";

@@ -526,14 +526,17 @@ fn render_billing(t: Template, hello: &str, inv: &InvoiceFacts) -> Result<Render
             b.link(pay_line, &inv.url);
             (
                 format!("Invoice {} from {}: {}", inv.number, inv.clinic_name, inv.patient_owes),
-                format!("{}: invoice {} for {}, due {}. {}", inv.clinic_name, inv.number, inv.patient_owes, inv.due, inv.url),
+                format!(
+                    "{}: invoice {} for {}, due {}. {}",
+                    inv.clinic_name, inv.number, inv.patient_owes, inv.due, inv.url
+                ),
             )
         }
         Template::Receipt => {
-            let (number, amount, method) = inv.receipt.clone().ok_or_else(|| RenderError {
-                template: t.as_str(),
-                reason: "the payment is missing".into(),
-            })?;
+            let (number, amount, method) = inv
+                .receipt
+                .clone()
+                .ok_or_else(|| RenderError { template: t.as_str(), reason: "the payment is missing".into() })?;
             b.para(&format!("Thank you: we received {amount} for invoice {}.", inv.number));
             b.facts(&[
                 ("Receipt", number.clone()),
@@ -555,7 +558,11 @@ fn render_billing(t: Template, hello: &str, inv: &InvoiceFacts) -> Result<Render
                  thank you, and please ignore this reminder.",
                 inv.number, inv.clinic_name, inv.due, inv.patient_owes
             ));
-            b.facts(&[("Invoice", inv.number.clone()), ("Owing", inv.patient_owes.clone()), ("Was due", inv.due.clone())]);
+            b.facts(&[
+                ("Invoice", inv.number.clone()),
+                ("Owing", inv.patient_owes.clone()),
+                ("Was due", inv.due.clone()),
+            ]);
             b.link(pay_line, &inv.url);
             b.para("If you cannot pay it now, please contact the clinic; we are glad to help.");
             (
@@ -567,7 +574,11 @@ fn render_billing(t: Template, hello: &str, inv: &InvoiceFacts) -> Result<Render
     let footer = format!(
         "{}{}\nPlease do not reply to this message; contact the clinic instead.",
         inv.clinic_name,
-        if inv.clinic_address.is_empty() { String::new() } else { format!(", {}", inv.clinic_address.replace('\n', ", ")) }
+        if inv.clinic_address.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", inv.clinic_address.replace('\n', ", "))
+        }
     );
     let (text, html) = b.finish(&subject, &footer);
     let sms: String = sms.chars().take(320).collect();

@@ -3,10 +3,10 @@
 use super::{Appointment, AppointmentChange, BookingContext, booking_store_error, busy_of, local_label, rejection};
 use crate::Services;
 use crate::actor::Actor;
+use crate::billing::BillingEvent;
 use crate::error::{ServiceError, ServiceResult};
 use crate::users::{Page, PageRequest};
 use jiff::Timestamp;
-use crate::billing::BillingEvent;
 use praxis_domain::appointment::{is_late_cancellation, next};
 use praxis_domain::permissions::Scope;
 use praxis_domain::slots::{occupied_range, slot_is_bookable};
@@ -421,7 +421,8 @@ impl Services {
             format!("patient {patient} joined {} ({} of {})", session.number, booked.len() + 1, session.capacity),
         ));
         self.assign_intake_on_booking(tx, ServiceId(session.service_id), id, patient, now).await?;
-        self.enqueue_billing_event(tx, id, ServiceId(session.service_id), BillingEvent::Booked, Some(patient), now).await?;
+        self.enqueue_billing_event(tx, id, ServiceId(session.service_id), BillingEvent::Booked, Some(patient), now)
+            .await?;
         let appt = crate::notifications::Appt::of_row(&session);
         self.notify(tx, crate::notifications::Event::Booked, &[appt], Some(&[patient.0]), now).await?;
         Ok(id)

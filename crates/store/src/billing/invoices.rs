@@ -467,9 +467,8 @@ fn filter_where(f: &InvoiceFilter) -> Where {
 /// A page of invoices, newest first, and the total count.
 pub async fn list(db: &Db, f: &InvoiceFilter, limit: i64, offset: i64) -> StoreResult<(Vec<InvoiceRow>, i64)> {
     let w = filter_where(f);
-    let (total,): (i64,) = db
-        .fetch_one(w.query("SELECT COUNT(*) FROM invoices i JOIN patients p ON p.id = i.patient_id", ""))
-        .await?;
+    let (total,): (i64,) =
+        db.fetch_one(w.query("SELECT COUNT(*) FROM invoices i JOIN patients p ON p.id = i.patient_id", "")).await?;
     let rows = db
         .fetch_all(w.query(
             SELECT,

@@ -223,9 +223,11 @@ pub struct NewRefund {
 pub async fn insert_refund(tx: &mut Tx, r: &NewRefund) -> StoreResult<()> {
     let done = (r.status == "succeeded").then_some(r.created_at);
     tx.execute(
-        sql("INSERT INTO refunds (id, payment_id, invoice_id, number, amount_minor, reason, status, stripe_refund_id, \
+        sql(
+            "INSERT INTO refunds (id, payment_id, invoice_id, number, amount_minor, reason, status, stripe_refund_id, \
              request_key, created_at, created_by, completed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-             $12)")
+             $12)",
+        )
         .bind(r.id)
         .bind(r.payment_id)
         .bind(r.invoice_id)

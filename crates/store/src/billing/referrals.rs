@@ -83,9 +83,11 @@ pub async fn insert(
     by: Option<UserId>,
 ) -> StoreResult<()> {
     tx.execute(
-        sql("INSERT INTO referrals (id, patient_id, label, referrer_name, referrer_number, referral_date, expiry_date, \
+        sql(
+            "INSERT INTO referrals (id, patient_id, label, referrer_name, referrer_number, referral_date, expiry_date, \
              session_cap, cap_period, specialty_id, notes, active, created_at, created_by, updated_at) VALUES ($1, $2, \
-             $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13)")
+             $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $13)",
+        )
         .bind(id)
         .bind(patient)
         .bind(&r.label)

@@ -89,7 +89,9 @@ fn issued_lines_where(s: &ReportScope) -> Where {
 pub async fn revenue(db: &Db, s: &ReportScope, by: RevenueGroup) -> StoreResult<Vec<RevenueRow>> {
     let b = db.backend();
     let (key, label, joins) = match by {
-        RevenueGroup::Clinic => (uuid_text(b, "i.clinic_id"), "MIN(c.name)".to_string(), "JOIN clinics c ON c.id = i.clinic_id"),
+        RevenueGroup::Clinic => {
+            (uuid_text(b, "i.clinic_id"), "MIN(c.name)".to_string(), "JOIN clinics c ON c.id = i.clinic_id")
+        }
         RevenueGroup::Provider => (
             uuid_text(b, "COALESCE(l.provider_id, i.provider_id)"),
             "COALESCE(MIN(u.full_name), 'No provider')".to_string(),
@@ -128,7 +130,12 @@ pub struct AgedRow {
 
 /// Money owing on open invoices as of `today`, by age since issue. Reads only the
 /// open-invoices index.
-pub async fn aged(db: &Db, today: Date, clinic: Option<ClinicId>, provider: Option<ProviderId>) -> StoreResult<Vec<AgedRow>> {
+pub async fn aged(
+    db: &Db,
+    today: Date,
+    clinic: Option<ClinicId>,
+    provider: Option<ProviderId>,
+) -> StoreResult<Vec<AgedRow>> {
     let day = |n: i64| today.checked_sub(jiff::Span::new().days(n)).unwrap_or(today);
     let mut w = Where::new();
     // Bucket bounds are dates worked out here, so the SQL is the same on both backends.

@@ -60,12 +60,10 @@ pub async fn clinic_tx(tx: &mut Tx, clinic: ClinicId) -> StoreResult<Option<Clin
 
 /// Every clinic's billing details.
 pub async fn all_clinics(db: &Db) -> StoreResult<Vec<ClinicBillingRow>> {
-    db.fetch_all(sql(
-        "SELECT clinic_id, legal_name, tax_label, tax_number, tax_name, default_tax_bp, currency, \
+    db.fetch_all(sql("SELECT clinic_id, legal_name, tax_label, tax_number, tax_name, default_tax_bp, currency, \
          payment_terms_days, invoice_prefix, upi_vpa, upi_payee_name, bank_details, invoice_note, online_payments, \
-         updated_at, updated_by FROM clinic_billing",
-    ))
-    .await
+         updated_at, updated_by FROM clinic_billing"))
+        .await
 }
 
 /// Inserts or replaces a clinic's billing details.
@@ -206,12 +204,14 @@ pub struct ClinicContactRow {
 
 /// A clinic's name, address and zone.
 pub async fn clinic_contact(db: &Db, clinic: ClinicId) -> StoreResult<Option<ClinicContactRow>> {
-    db.fetch_optional(sql("SELECT name, address, phone, email, time_zone FROM clinics WHERE id = $1").bind(clinic)).await
+    db.fetch_optional(sql("SELECT name, address, phone, email, time_zone FROM clinics WHERE id = $1").bind(clinic))
+        .await
 }
 
 /// A clinic's name, address and zone inside a transaction.
 pub async fn clinic_contact_tx(tx: &mut Tx, clinic: ClinicId) -> StoreResult<Option<ClinicContactRow>> {
-    tx.fetch_optional(sql("SELECT name, address, phone, email, time_zone FROM clinics WHERE id = $1").bind(clinic)).await
+    tx.fetch_optional(sql("SELECT name, address, phone, email, time_zone FROM clinics WHERE id = $1").bind(clinic))
+        .await
 }
 
 /// The currency most of the services offered at a clinic are priced in (the default for

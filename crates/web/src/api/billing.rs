@@ -84,7 +84,11 @@ async fn create_invoice(
 /// One invoice with its lines, payments, refunds, claims and funding warnings.
 #[utoipa::path(get, path = "/api/v1/invoices/{id}", tag = "billing", security(("bearer" = [])), params(("id" = InvoiceId, Path)),
     responses((status = 200, body = Invoice), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ)))]
-async fn get_invoice(State(st): State<AppState>, ApiActor(a): ApiActor, ApiPath(id): ApiPath<InvoiceId>) -> ApiResult<Json<Invoice>> {
+async fn get_invoice(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiPath(id): ApiPath<InvoiceId>,
+) -> ApiResult<Json<Invoice>> {
     Ok(Json(st.svc.get_invoice(&a, id).await?))
 }
 
@@ -104,7 +108,11 @@ async fn update_invoice(
 /// Discard a draft (an issued invoice is voided instead: 409).
 #[utoipa::path(delete, path = "/api/v1/invoices/{id}", tag = "billing", security(("bearer" = [])), params(("id" = InvoiceId, Path)),
     responses((status = 204), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ), (status = 409, body = Problem, content_type = PJ)))]
-async fn discard_invoice(State(st): State<AppState>, ApiActor(a): ApiActor, ApiPath(id): ApiPath<InvoiceId>) -> ApiResult<StatusCode> {
+async fn discard_invoice(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiPath(id): ApiPath<InvoiceId>,
+) -> ApiResult<StatusCode> {
     st.svc.discard_invoice(&a, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -152,7 +160,8 @@ pub(crate) fn pdf_response(f: PdfFile) -> Response {
     let mut res = f.bytes.into_response();
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/pdf"));
-    let name: String = f.filename.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
+    let name: String =
+        f.filename.chars().map(|c| if c.is_ascii_alphanumeric() || "._-".contains(c) { c } else { '_' }).collect();
     if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
@@ -163,7 +172,11 @@ pub(crate) fn pdf_response(f: PdfFile) -> Response {
 /// The invoice as a PDF (clinic details, tax number, lines, GST, rebates, amount due, UPI QR).
 #[utoipa::path(get, path = "/api/v1/invoices/{id}/pdf", tag = "billing", security(("bearer" = [])), params(("id" = InvoiceId, Path)),
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ)))]
-async fn invoice_pdf(State(st): State<AppState>, ApiActor(a): ApiActor, ApiPath(id): ApiPath<InvoiceId>) -> ApiResult<Response> {
+async fn invoice_pdf(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiPath(id): ApiPath<InvoiceId>,
+) -> ApiResult<Response> {
     Ok(pdf_response(st.svc.invoice_pdf(&a, id).await?))
 }
 
@@ -171,7 +184,11 @@ async fn invoice_pdf(State(st): State<AppState>, ApiActor(a): ApiActor, ApiPath(
 /// does not take UPI or nothing is owing.
 #[utoipa::path(get, path = "/api/v1/invoices/{id}/upi", tag = "billing", security(("bearer" = [])), params(("id" = InvoiceId, Path)),
     responses((status = 200, body = Option<UpiRequest>), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ)))]
-async fn invoice_upi(State(st): State<AppState>, ApiActor(a): ApiActor, ApiPath(id): ApiPath<InvoiceId>) -> ApiResult<Json<Option<UpiRequest>>> {
+async fn invoice_upi(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiPath(id): ApiPath<InvoiceId>,
+) -> ApiResult<Json<Option<UpiRequest>>> {
     Ok(Json(st.svc.invoice_upi(&a, id).await?))
 }
 
@@ -209,14 +226,22 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, Problem> {
 #[utoipa::path(post, path = "/api/v1/invoices/{id}/pay-online", tag = "billing", security(("bearer" = [])), params(("id" = InvoiceId, Path)),
     responses((status = 200, body = OnlineCheckout), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ),
               (status = 409, body = Problem, content_type = PJ), (status = 503, body = Problem, content_type = PJ)))]
-async fn pay_online(State(st): State<AppState>, ApiActor(a): ApiActor, ApiPath(id): ApiPath<InvoiceId>) -> ApiResult<Json<OnlineCheckout>> {
+async fn pay_online(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiPath(id): ApiPath<InvoiceId>,
+) -> ApiResult<Json<OnlineCheckout>> {
     Ok(Json(st.svc.start_online_payment(&a, id).await?))
 }
 
 /// A payment's receipt as a PDF.
 #[utoipa::path(get, path = "/api/v1/payments/{id}/receipt", tag = "billing", security(("bearer" = [])), params(("id" = PaymentId, Path)),
     responses((status = 200, content_type = "application/pdf", body = Vec<u8>), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ)))]
-async fn receipt_pdf(State(st): State<AppState>, ApiActor(a): ApiActor, ApiPath(id): ApiPath<PaymentId>) -> ApiResult<Response> {
+async fn receipt_pdf(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiPath(id): ApiPath<PaymentId>,
+) -> ApiResult<Response> {
     Ok(pdf_response(st.svc.receipt_pdf(&a, id).await?))
 }
 
@@ -237,7 +262,11 @@ async fn refund_payment(
 /// Insurance and Medicare claims, oldest first (billing staff).
 #[utoipa::path(get, path = "/api/v1/claims", tag = "billing", security(("bearer" = [])), params(ClaimQuery),
     responses((status = 200, body = PageOf<Claim>), (status = 400, body = Problem, content_type = PJ), (status = 403, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ)))]
-async fn list_claims(State(st): State<AppState>, ApiActor(a): ApiActor, ApiQuery(q): ApiQuery<ClaimQuery>) -> ApiResult<Json<PageOf<Claim>>> {
+async fn list_claims(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiQuery(q): ApiQuery<ClaimQuery>,
+) -> ApiResult<Json<PageOf<Claim>>> {
     Ok(Json(st.svc.list_claims(&a, &q).await?.into()))
 }
 
@@ -258,14 +287,22 @@ async fn step_claim(
 /// What a patient owes on issued invoices, per currency.
 #[utoipa::path(get, path = "/api/v1/patients/{id}/balance", tag = "billing", security(("bearer" = [])), params(("id" = PatientId, Path)),
     responses((status = 200, body = Vec<Balance>), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ)))]
-async fn patient_balance(State(st): State<AppState>, ApiActor(a): ApiActor, ApiPath(id): ApiPath<PatientId>) -> ApiResult<Json<Vec<Balance>>> {
+async fn patient_balance(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiPath(id): ApiPath<PatientId>,
+) -> ApiResult<Json<Vec<Balance>>> {
     Ok(Json(st.svc.patient_balance(&a, id).await?))
 }
 
 /// A patient's referrals and funded plans, each with sessions used, booked and remaining.
 #[utoipa::path(get, path = "/api/v1/patients/{id}/referrals", tag = "billing", security(("bearer" = [])), params(("id" = PatientId, Path)),
     responses((status = 200, body = Vec<Referral>), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ)))]
-async fn list_referrals(State(st): State<AppState>, ApiActor(a): ApiActor, ApiPath(id): ApiPath<PatientId>) -> ApiResult<Json<Vec<Referral>>> {
+async fn list_referrals(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiPath(id): ApiPath<PatientId>,
+) -> ApiResult<Json<Vec<Referral>>> {
     Ok(Json(st.svc.list_referrals(&a, id).await?))
 }
 
@@ -285,7 +322,11 @@ async fn create_referral(
 /// One referral with its standing.
 #[utoipa::path(get, path = "/api/v1/referrals/{id}", tag = "billing", security(("bearer" = [])), params(("id" = ReferralId, Path)),
     responses((status = 200, body = Referral), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ)))]
-async fn get_referral(State(st): State<AppState>, ApiActor(a): ApiActor, ApiPath(id): ApiPath<ReferralId>) -> ApiResult<Json<Referral>> {
+async fn get_referral(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiPath(id): ApiPath<ReferralId>,
+) -> ApiResult<Json<Referral>> {
     Ok(Json(st.svc.get_referral(&a, id).await?))
 }
 
@@ -329,28 +370,44 @@ async fn plan_warnings(
 /// Revenue of issued invoices grouped by clinic, provider, service or month.
 #[utoipa::path(get, path = "/api/v1/reports/revenue", tag = "billing", security(("bearer" = [])), params(ReportQuery),
     responses((status = 200, body = RevenueReport), (status = 400, body = Problem, content_type = PJ), (status = 403, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ)))]
-async fn revenue_report(State(st): State<AppState>, ApiActor(a): ApiActor, ApiQuery(q): ApiQuery<ReportQuery>) -> ApiResult<Json<RevenueReport>> {
+async fn revenue_report(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Json<RevenueReport>> {
     Ok(Json(st.svc.revenue_report(&a, &q).await?))
 }
 
 /// Money owing on open invoices by age since issue (0–30, 31–60, 61–90, 90+ days).
 #[utoipa::path(get, path = "/api/v1/reports/aged-receivables", tag = "billing", security(("bearer" = [])), params(ReportQuery),
     responses((status = 200, body = AgedReport), (status = 400, body = Problem, content_type = PJ), (status = 403, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ)))]
-async fn aged_report(State(st): State<AppState>, ApiActor(a): ApiActor, ApiQuery(q): ApiQuery<ReportQuery>) -> ApiResult<Json<AgedReport>> {
+async fn aged_report(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Json<AgedReport>> {
     Ok(Json(st.svc.aged_receivables(&a, &q).await?))
 }
 
 /// Payments received by method.
 #[utoipa::path(get, path = "/api/v1/reports/payments", tag = "billing", security(("bearer" = [])), params(ReportQuery),
     responses((status = 200, body = MethodReport), (status = 400, body = Problem, content_type = PJ), (status = 403, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ)))]
-async fn payments_report(State(st): State<AppState>, ApiActor(a): ApiActor, ApiQuery(q): ApiQuery<ReportQuery>) -> ApiResult<Json<MethodReport>> {
+async fn payments_report(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Json<MethodReport>> {
     Ok(Json(st.svc.payments_report(&a, &q).await?))
 }
 
 /// Tax (GST) charged on issued invoices by month and rate.
 #[utoipa::path(get, path = "/api/v1/reports/tax", tag = "billing", security(("bearer" = [])), params(ReportQuery),
     responses((status = 200, body = TaxReport), (status = 400, body = Problem, content_type = PJ), (status = 403, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ)))]
-async fn tax_report(State(st): State<AppState>, ApiActor(a): ApiActor, ApiQuery(q): ApiQuery<ReportQuery>) -> ApiResult<Json<TaxReport>> {
+async fn tax_report(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiQuery(q): ApiQuery<ReportQuery>,
+) -> ApiResult<Json<TaxReport>> {
     Ok(Json(st.svc.tax_report(&a, &q).await?))
 }
 
@@ -384,7 +441,11 @@ async fn report_csv(
 /// currency, payment terms, invoice prefix, UPI and bank details.
 #[utoipa::path(get, path = "/api/v1/clinics/{id}/billing", tag = "billing", security(("bearer" = [])), params(("id" = ClinicId, Path)),
     responses((status = 200, body = ClinicBilling), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ)))]
-async fn get_clinic_billing(State(st): State<AppState>, ApiActor(a): ApiActor, ApiPath(id): ApiPath<ClinicId>) -> ApiResult<Json<ClinicBilling>> {
+async fn get_clinic_billing(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiPath(id): ApiPath<ClinicId>,
+) -> ApiResult<Json<ClinicBilling>> {
     Ok(Json(st.svc.get_clinic_billing(&a, id).await?))
 }
 
@@ -404,14 +465,21 @@ async fn set_clinic_billing(
 /// Every service's billing terms.
 #[utoipa::path(get, path = "/api/v1/services/billing", tag = "billing", security(("bearer" = [])),
     responses((status = 200, body = Vec<ServiceBilling>), (status = 403, body = Problem, content_type = PJ)))]
-async fn list_service_billing(State(st): State<AppState>, ApiActor(a): ApiActor) -> ApiResult<Json<Vec<ServiceBilling>>> {
+async fn list_service_billing(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+) -> ApiResult<Json<Vec<ServiceBilling>>> {
     Ok(Json(st.svc.list_service_billing(&a).await?))
 }
 
 /// A service's billing terms (tax rate, Medicare item and rebate, deposit, fees, auto-draft).
 #[utoipa::path(get, path = "/api/v1/services/{id}/billing", tag = "billing", security(("bearer" = [])), params(("id" = ServiceId, Path)),
     responses((status = 200, body = ServiceBilling), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ)))]
-async fn get_service_billing(State(st): State<AppState>, ApiActor(a): ApiActor, ApiPath(id): ApiPath<ServiceId>) -> ApiResult<Json<ServiceBilling>> {
+async fn get_service_billing(
+    State(st): State<AppState>,
+    ApiActor(a): ApiActor,
+    ApiPath(id): ApiPath<ServiceId>,
+) -> ApiResult<Json<ServiceBilling>> {
     Ok(Json(st.svc.get_service_billing(&a, id).await?))
 }
 
@@ -434,13 +502,22 @@ async fn set_service_billing(
 #[utoipa::path(post, path = "/webhooks/stripe", tag = "billing", request_body(content = String, content_type = "application/json"),
     params(("Stripe-Signature" = String, Header, description = "t=<unix>,v1=<hex HMAC-SHA256 of \"t.body\">")),
     responses((status = 200, body = WebhookOutcome), (status = 400, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ, description = "Online payment is not configured")))]
-async fn stripe_webhook(State(st): State<AppState>, Ctx(ctx): Ctx, headers: HeaderMap, body: Bytes) -> ApiResult<Json<WebhookOutcome>> {
+async fn stripe_webhook(
+    State(st): State<AppState>,
+    Ctx(ctx): Ctx,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<WebhookOutcome>> {
     let signature = headers.get("stripe-signature").and_then(|v| v.to_str().ok());
     match st.svc.handle_payment_webhook(&ctx, &body, signature).await {
         Ok(o) => Ok(Json(o)),
         Err(ServiceError::Validation(errors)) => Err(Problem {
             errors,
-            ..Problem::new(StatusCode::BAD_REQUEST, "bad_signature", "The webhook's signature is missing, wrong or too old.")
+            ..Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad_signature",
+                "The webhook's signature is missing, wrong or too old.",
+            )
         }),
         Err(e) => Err(e.into()),
     }
