@@ -4,11 +4,14 @@
 
 mod admin;
 mod auth;
+mod billing;
 mod calendar;
 mod charts;
 mod dashboard;
+pub(crate) mod form;
 mod home;
 pub(crate) mod messages;
+pub(crate) mod money;
 pub(crate) mod patients;
 mod portal;
 mod portal_forms;
@@ -40,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(admin::router())
         .merge(calendar::router())
         .merge(setup::router())
+        .merge(billing::router())
         .merge(portal::router())
         .merge(dashboard::router())
         .merge(messages::router())
@@ -55,6 +59,7 @@ const STYLESHEET: &str = concat!(
     include_str!("../../static/portal.css"),
     include_str!("../../static/patients.css"),
     include_str!("../../static/documents_forms.css"),
+    include_str!("../../static/billing.css"),
 );
 
 async fn stylesheet() -> Response {
@@ -123,11 +128,13 @@ const SECTIONS: &[(&str, &str, fn(&Actor) -> bool)] = &[
     ("Dashboard", "/dashboard", |a| !a.roles.is_patient_only()),
     ("Calendar", "/calendar", |a| a.can(Permission::RunAppointmentWorkflow)),
     ("Patients", "/patients", |a| !a.roles.is_patient_only() && a.can(Permission::ManagePatients)),
+    ("Billing", "/billing", |a| !a.roles.is_patient_only() && a.can(Permission::ViewInvoices)),
     ("Waiting list", "/waitlist", |a| !a.roles.is_patient_only() && a.can(Permission::ManageWaitlist)),
     ("Book", "/book", |a| a.roles.has(praxis_domain::Role::Patient)),
     ("My appointments", "/my/appointments", |a| a.roles.has(praxis_domain::Role::Patient)),
     ("Forms", "/my/forms", |a| a.roles.has(praxis_domain::Role::Patient)),
     ("Documents", "/my/documents", |a| a.roles.has(praxis_domain::Role::Patient)),
+    ("Invoices", "/my/invoices", |a| a.roles.has(praxis_domain::Role::Patient)),
     ("Messages", "/messages", |a| a.can(Permission::ViewMessages)),
     ("My details", "/my/details", |a| a.roles.is_patient_only()),
     ("Message settings", "/my/message-preferences", |a| a.roles.is_patient_only()),

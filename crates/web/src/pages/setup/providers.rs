@@ -1,7 +1,7 @@
 //! Providers: the list, a new profile for an account with the provider role, and the
 //! profile form (where they work, their specialties and the services they offer).
 
-use super::money::{format_major, parse_major};
+use crate::pages::money::{format_major, parse_major};
 use super::{Fields, Opt, Reader, Refusal, done, layout, path_id};
 use crate::csrf::CsrfToken;
 use crate::extract::PageActor;

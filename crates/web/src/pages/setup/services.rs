@@ -1,7 +1,7 @@
 //! Services (appointment types): the list and the new/edit form with every rule a
 //! service has. Prices are typed in major units ("120.50") and stored in minor units.
 
-use super::money::{format_major, parse_major};
+use crate::pages::money::{format_major, parse_major};
 use super::{Fields, Opt, Reader, Refusal, done, layout, path_id};
 use crate::csrf::CsrfToken;
 use crate::extract::PageActor;
