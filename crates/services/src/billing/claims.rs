@@ -55,6 +55,13 @@ impl Services {
         Ok(Page { items, total, page: page.page, per_page: page.per_page })
     }
 
+    /// One claim (billing staff and administrators).
+    pub async fn get_claim(&self, actor: &Actor, id: ClaimId) -> ServiceResult<Claim> {
+        self.authorize_all(actor, Permission::ManageBilling)?;
+        let row = claims::get(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Claim" })?;
+        claim_view(&row)
+    }
+
     /// Moves a claim on: sent, approved (perhaps for less), rejected with the payer's
     /// reason, or withdrawn. A refusal is audited.
     #[tracing::instrument(skip_all)]

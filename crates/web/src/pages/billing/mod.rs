@@ -7,20 +7,59 @@
 //! by [`crate::pages::money`]; every amount shown goes through one formatter
 //! ([`praxis_services::billing::money`]).
 
+mod claims;
+mod drafts;
+mod invoices;
+mod payments;
 mod portal;
+mod reports;
+mod settings;
 
 use crate::csrf::CsrfToken;
 use crate::pages::Layout;
 use crate::state::AppState;
 use axum::Router;
+use praxis_domain::Permission;
 use praxis_services::Actor;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().merge(portal::router())
+    Router::new()
+        .merge(invoices::router())
+        .merge(drafts::router())
+        .merge(payments::router())
+        .merge(claims::router())
+        .merge(reports::router())
+        .merge(settings::router())
+        .merge(portal::router())
+}
+
+/// The billing area's own tabs (Invoices, Claims, Reports, Settings), each shown only to
+/// those who may use it.
+pub(crate) struct BillingNav {
+    /// (label, href, current).
+    pub tabs: Vec<(&'static str, &'static str, bool)>,
+}
+
+impl BillingNav {
+    fn new(actor: &Actor, current: &str) -> Self {
+        let all: [(&str, &str, &str, bool); 4] = [
+            ("invoices", "Invoices", "/billing", actor.can(Permission::ViewInvoices)),
+            ("claims", "Claims", "/billing/claims", actor.can(Permission::ManageBilling)),
+            ("reports", "Reports", "/billing/reports", actor.can(Permission::ViewBillingReports)),
+            (
+                "settings",
+                "Settings",
+                "/billing/settings",
+                actor.can(Permission::ManageBillingSettings) || actor.can(Permission::ManageBilling),
+            ),
+        ];
+        BillingNav {
+            tabs: all.iter().filter(|t| t.3).map(|(key, label, href, _)| (*label, *href, *key == current)).collect(),
+        }
+    }
 }
 
 /// A frame for a staff billing page: "Home › Billing › … › title".
-#[allow(dead_code)]
 fn layout(actor: &Actor, csrf: &CsrfToken, title: impl Into<String>, trail: &[(&str, &str)]) -> Layout {
     let mut crumbs = vec![("Home", "/"), ("Billing", "/billing")];
     crumbs.extend_from_slice(trail);
@@ -42,5 +81,53 @@ pub(crate) fn status_chip(status: praxis_domain::billing::InvoiceStatus) -> &'st
         S::Paid => "ok",
         S::Overdue => "bad",
         S::Void => "off",
+    }
+}
+
+/// "10 %", "0 %", "12.5 %" from basis points.
+pub(crate) fn percent(bp: i64) -> String {
+    let (whole, frac) = (bp / 100, bp % 100);
+    if frac == 0 {
+        return format!("{whole} %");
+    }
+    let digits = format!("{frac:02}");
+    format!("{whole}.{} %", digits.trim_end_matches('0'))
+}
+
+/// "10" or "12.5" percent as basis points (at most two decimals, 0 to 100).
+pub(crate) fn percent_bp(text: &str) -> Option<i64> {
+    let t = text.trim();
+    let (whole, frac) = t.split_once('.').unwrap_or((t, ""));
+    if whole.is_empty() || frac.len() > 2 || !whole.chars().chain(frac.chars()).all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let bp = whole.parse::<i64>().ok()?.checked_mul(100)? + format!("{frac:0<2}").parse::<i64>().ok()?;
+    (bp <= 10_000).then_some(bp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tax_rates_read_as_percentages() {
+        assert_eq!(percent(1000), "10 %");
+        assert_eq!(percent(0), "0 %");
+        assert_eq!(percent(1250), "12.5 %");
+        assert_eq!(percent(1825), "18.25 %");
+        assert_eq!(percent(5), "0.05 %");
+    }
+
+    #[test]
+    fn percentages_become_basis_points_exactly() {
+        assert_eq!(percent_bp("10"), Some(1000));
+        assert_eq!(percent_bp("12.5"), Some(1250));
+        assert_eq!(percent_bp("0.05"), Some(5));
+        assert_eq!(percent_bp("100"), Some(10_000));
+        assert_eq!(percent_bp("100.01"), None);
+        assert_eq!(percent_bp("1.234"), None);
+        assert_eq!(percent_bp("-5"), None);
+        assert_eq!(percent_bp("ten"), None);
+        assert_eq!(percent_bp(""), None);
     }
 }
