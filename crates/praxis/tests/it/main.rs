@@ -24,6 +24,7 @@ mod schema;
 mod series_waitlist;
 mod slot_scope;
 mod web;
+mod web_billing;
 mod web_calendar;
 mod web_documents_forms;
 mod web_patients;

@@ -148,7 +148,8 @@ async fn render(
     };
     let zone = st.svc.settings().display_zone.clone();
     let mut status_code = StatusCode::OK;
-    let mut rows: Vec<ClaimRow> = page.as_ref().map(|p| p.items.iter().map(|c| row(c, &zone)).collect()).unwrap_or_default();
+    let mut rows: Vec<ClaimRow> =
+        page.as_ref().map(|p| p.items.iter().map(|c| row(c, &zone)).collect()).unwrap_or_default();
     if let Some((id, form, message, code)) = refused {
         status_code = code;
         if let Some(r) = rows.iter_mut().find(|r| r.id == id.to_string()) {

@@ -20,8 +20,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Extension, Router};
 use axum_extra::extract::Form;
+use jiff::SignedDuration;
 use jiff::civil::Date;
-use jiff::{SignedDuration, Timestamp};
 use praxis_domain::billing::{Discount, InvoiceStatus, LineKind};
 use praxis_domain::{AppointmentId, ClinicId, Currency, InvoiceId, PatientId, Permission, ProviderId, ServiceId};
 use praxis_services::billing::{DraftRequest, Invoice, InvoiceQuery, LineRequest};
@@ -138,7 +138,11 @@ impl Row {
             },
             tax: percent(l.tax_rate_bp).trim_end_matches(" %").to_string(),
             item: l.item_number.clone().unwrap_or_default(),
-            rebate: if l.amounts.rebate_minor == 0 { String::new() } else { format_major(l.amounts.rebate_minor, currency) },
+            rebate: if l.amounts.rebate_minor == 0 {
+                String::new()
+            } else {
+                format_major(l.amounts.rebate_minor, currency)
+            },
             errors: Vec::new(),
         }
     }
@@ -276,7 +280,6 @@ impl DraftForm {
     }
 }
 
-
 /// A completed (or otherwise billable) appointment offered for billing.
 struct Billable {
     id: String,
@@ -340,7 +343,7 @@ async fn billables(
     clinic: Option<ClinicId>,
     ticked: &[String],
 ) -> Result<Vec<Billable>, PageError> {
-    let now = Timestamp::now();
+    let now = st.svc.now();
     let filter = AppointmentFilter {
         patient_id: Some(patient),
         clinic_id: clinic,
@@ -356,7 +359,10 @@ async fn billables(
         let billed = st.svc.list_invoices(actor, &q).await?.items.iter().any(|i| i.status != InvoiceStatus::Void);
         out.push(Billable {
             id: a.id.to_string(),
-            label: format!("{} · {} with {} · {} ({})", a.local_start, a.service_name, a.provider_name, a.number, a.status_label),
+            label: format!(
+                "{} · {} with {} · {} ({})",
+                a.local_start, a.service_name, a.provider_name, a.number, a.status_label
+            ),
             ticked: ticked.contains(&a.id.to_string()),
             billed,
         });
@@ -369,11 +375,13 @@ async fn service_options(st: &AppState, actor: &Actor, currency: &str) -> Result
     let mut opts = vec![Opt::new("", "— none (typed by hand) —", false)];
     let mut list = st.svc.list_services(actor).await?;
     list.sort_by_key(|s| s.name.to_lowercase());
-    opts.extend(
-        list.into_iter()
-            .filter(|s| s.price.currency.as_str().eq_ignore_ascii_case(currency))
-            .map(|s| Opt::new(s.id.to_string(), format!("{} · {}", s.name, super::money(s.price.amount_minor, s.price.currency.as_str())), false)),
-    );
+    opts.extend(list.into_iter().filter(|s| s.price.currency.as_str().eq_ignore_ascii_case(currency)).map(|s| {
+        Opt::new(
+            s.id.to_string(),
+            format!("{} · {}", s.name, super::money(s.price.amount_minor, s.price.currency.as_str())),
+            false,
+        )
+    }));
     Ok(opts)
 }
 
@@ -453,7 +461,8 @@ async fn draft_page(
             None => ("AUD".into(), None),
         },
     };
-    let clinics = clinic_list.iter().map(|c| Opt::new(c.id.to_string(), c.name.clone(), Some(c.id) == chosen)).collect();
+    let clinics =
+        clinic_list.iter().map(|c| Opt::new(c.id.to_string(), c.name.clone(), Some(c.id) == chosen)).collect();
     let billables = match current {
         Some(_) => Vec::new(),
         None => billables(st, actor, patient, chosen, &form.appointment_ids).await?,
@@ -487,7 +496,11 @@ async fn draft_page(
 
 /// Puts the services' messages for `lines[k].x` on the row the line came from; the rest
 /// stay for the form.
-fn place_errors(errors: Vec<praxis_domain::FieldError>, rows: &mut [Row], from_row: &[usize]) -> Vec<praxis_domain::FieldError> {
+fn place_errors(
+    errors: Vec<praxis_domain::FieldError>,
+    rows: &mut [Row],
+    from_row: &[usize],
+) -> Vec<praxis_domain::FieldError> {
     let mut rest = Vec::new();
     for e in errors {
         let placed = e.field.strip_prefix("lines[").and_then(|t| t.split_once("].")).and_then(|(k, col)| {
@@ -503,7 +516,13 @@ fn place_errors(errors: Vec<praxis_domain::FieldError>, rows: &mut [Row], from_r
 }
 
 /// Reads, sends and answers the editor's form (new or update).
-async fn save(st: &AppState, actor: &Actor, csrf: &CsrfToken, current: Option<Invoice>, mut form: DraftForm) -> PageResult {
+async fn save(
+    st: &AppState,
+    actor: &Actor,
+    csrf: &CsrfToken,
+    current: Option<Invoice>,
+    mut form: DraftForm,
+) -> PageResult {
     st.svc.authorize(actor, Permission::ManageBilling)?;
     let currency_code = match &current {
         Some(inv) => inv.summary.currency.clone(),
@@ -512,7 +531,8 @@ async fn save(st: &AppState, actor: &Actor, csrf: &CsrfToken, current: Option<In
             Err(_) => "AUD".into(),
         },
     };
-    let currency = Currency::parse(&currency_code).map_err(|_| PageError(ServiceError::Internal("clinic currency".into())))?;
+    let currency =
+        Currency::parse(&currency_code).map_err(|_| PageError(ServiceError::Internal("clinic currency".into())))?;
     if let Some(inv) = &current {
         form.patient_id = inv.summary.patient_id.to_string();
     }
@@ -564,7 +584,8 @@ async fn edit_page(
         // An issued invoice is never edited: show it, where voiding and reissuing are offered.
         return Ok(done(format!("/billing/invoices/{id}")));
     }
-    let currency = Currency::parse(&inv.summary.currency).map_err(|_| PageError(ServiceError::Internal("currency".into())))?;
+    let currency =
+        Currency::parse(&inv.summary.currency).map_err(|_| PageError(ServiceError::Internal("currency".into())))?;
     let rows = inv.lines.iter().filter(|l| l.kind != LineKind::DepositCredit).map(|l| Row::of(l, currency)).collect();
     let form = DraftForm {
         patient_id: inv.summary.patient_id.to_string(),
@@ -596,7 +617,8 @@ mod tests {
     #[test]
     fn service_messages_land_on_the_row_the_line_came_from() {
         let mut rows = vec![Row::default(), Row::default(), Row::default()];
-        let err = |field: &str| praxis_domain::FieldError { field: field.into(), code: "x".into(), message: field.into() };
+        let err =
+            |field: &str| praxis_domain::FieldError { field: field.into(), code: "x".into(), message: field.into() };
         let rest = place_errors(vec![err("lines[1].unit_price"), err("notes"), err("lines[9].x")], &mut rows, &[0, 2]);
         assert_eq!(rows[2].err("unit_price"), Some("lines[1].unit_price"));
         assert!(rows[0].errors.is_empty() && rows[1].errors.is_empty());

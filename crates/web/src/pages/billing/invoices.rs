@@ -17,7 +17,6 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use axum_extra::extract::Form;
-use jiff::Timestamp;
 use jiff::civil::Date;
 use praxis_domain::billing::{InvoiceStatus, PaymentMethod};
 use praxis_domain::{ClinicId, Currency, InvoiceId, PatientId, Permission};
@@ -106,6 +105,10 @@ async fn list(
     PageActor(actor): PageActor,
     Query(f): Query<ListQuery>,
 ) -> PageResult {
+    if actor.roles.is_patient_only() {
+        // Patients have their own invoice pages in the portal.
+        return Ok(done("/my/invoices".into()));
+    }
     let mut read = Reader::default();
     let from = read.date("from", &f.from);
     let until = read.date("until", &f.until);
@@ -166,10 +169,14 @@ async fn list(
     };
     let clinics_list = st.svc.list_clinics(&actor).await?;
     let mut clinics = vec![Opt::new("", "Any clinic", f.clinic_id.is_empty())];
-    clinics.extend(clinics_list.iter().map(|c| Opt::new(c.id.to_string(), c.name.clone(), c.id.to_string() == f.clinic_id)));
+    clinics.extend(
+        clinics_list.iter().map(|c| Opt::new(c.id.to_string(), c.name.clone(), c.id.to_string() == f.clinic_id)),
+    );
     let statuses = STATUS_CHOICES.iter().map(|(v, l)| Opt::new(*v, *l, f.status == *v)).collect();
     let patient_name = match patient_id {
-        Some(p) if actor.can(Permission::ManagePatients) => st.svc.get_patient(&actor, p).await.ok().map(|p| p.full_name()),
+        Some(p) if actor.can(Permission::ManagePatients) => {
+            st.svc.get_patient(&actor, p).await.ok().map(|p| p.full_name())
+        }
         _ => None,
     };
     let base = format!(
@@ -345,7 +352,11 @@ async fn invoice_page(
             item_number: l.item_number.clone().unwrap_or_default(),
             quantity: l.quantity,
             unit_price: m(l.unit_price_minor),
-            discount: if l.amounts.discount_minor == 0 { String::new() } else { format!("−{}", m(l.amounts.discount_minor)) },
+            discount: if l.amounts.discount_minor == 0 {
+                String::new()
+            } else {
+                format!("−{}", m(l.amounts.discount_minor))
+            },
             tax: percent(l.tax_rate_bp),
             total: m(l.amounts.total_minor),
             rebate: if l.amounts.rebate_minor == 0 { String::new() } else { m(l.amounts.rebate_minor) },
@@ -418,13 +429,21 @@ async fn invoice_page(
         let amount = currency.map(|c| format_major(inv.summary.balance_minor, c)).unwrap_or_default();
         (PayForm { amount, request_key: uuid::Uuid::new_v4().to_string(), ..PayForm::default() }, Fields::default())
     });
-    let methods = [PaymentMethod::Cash, PaymentMethod::Card, PaymentMethod::BankTransfer, PaymentMethod::Upi, PaymentMethod::Insurer]
-        .iter()
-        .filter(|m| **m != PaymentMethod::Upi || upi.is_some() || pay.method == "upi")
-        .map(|m| Opt::new(m.as_str(), m.label(), pay.method == m.as_str()))
-        .collect();
+    let methods = [
+        PaymentMethod::Cash,
+        PaymentMethod::Card,
+        PaymentMethod::BankTransfer,
+        PaymentMethod::Upi,
+        PaymentMethod::Insurer,
+    ]
+    .iter()
+    .filter(|m| **m != PaymentMethod::Upi || upi.is_some() || pay.method == "upi")
+    .map(|m| Opt::new(m.as_str(), m.label(), pay.method == m.as_str()))
+    .collect();
     let (void, void_f) = forms.void.unwrap_or_default();
-    let (issue, issue_f) = forms.issue.unwrap_or_else(|| (IssueForm { issue_date: String::new(), send: Some("on".into()) }, Fields::default()));
+    let (issue, issue_f) = forms
+        .issue
+        .unwrap_or_else(|| (IssueForm { issue_date: String::new(), send: Some("on".into()) }, Fields::default()));
     let title = match &inv.summary.number {
         Some(n) => format!("Invoice {n}"),
         None => "Draft invoice".to_string(),
@@ -462,7 +481,6 @@ async fn invoice_page(
     })
 }
 
-
 #[derive(Deserialize)]
 struct MsgQuery {
     msg: Option<String>,
@@ -489,6 +507,9 @@ async fn view(
     Query(q): Query<MsgQuery>,
 ) -> PageResult {
     let id: InvoiceId = path_id(&id, "Invoice")?;
+    if actor.roles.is_patient_only() {
+        return Ok(done(format!("/my/invoices/{id}")));
+    }
     let mut page = invoice_page(&st, &actor, &csrf, id, FormsState::default()).await?;
     if let Some((kind, text)) = message(q.msg.as_deref()) {
         page.layout = page.layout.notice(kind, text);
@@ -497,7 +518,14 @@ async fn view(
 }
 
 /// The invoice again with a refused form: its status and the reason at the top.
-async fn refused(st: &AppState, actor: &Actor, csrf: &CsrfToken, id: InvoiceId, r: Refusal, forms: FormsState) -> PageResult {
+async fn refused(
+    st: &AppState,
+    actor: &Actor,
+    csrf: &CsrfToken,
+    id: InvoiceId,
+    r: Refusal,
+    forms: FormsState,
+) -> PageResult {
     let mut page = invoice_page(st, actor, csrf, id, forms).await?;
     page.layout = page.layout.notice("error", r.message);
     Ok((r.status, page).into_response())
@@ -524,7 +552,11 @@ async fn issue(
     let mut read = Reader::default();
     let issue_date = read.date("issue_date", &form.issue_date);
     let outcome = match read.finish() {
-        Ok(()) => st.svc.issue_invoice(&actor, id, IssueRequest { issue_date, send: Some(form.send.is_some()) }).await.map(|_| ()),
+        Ok(()) => st
+            .svc
+            .issue_invoice(&actor, id, IssueRequest { issue_date, send: Some(form.send.is_some()) })
+            .await
+            .map(|_| ()),
         Err(e) => Err(e),
     };
     match outcome {
@@ -599,7 +631,8 @@ async fn take_payment(
     match outcome {
         Ok(()) => Ok(done(format!("/billing/invoices/{id}?msg=paid"))),
         Err(e) => {
-            let r = Refusal::of(e)?.rename("amount_minor", "amount").rename("received_at", "received_on").beside("amount");
+            let r =
+                Refusal::of(e)?.rename("amount_minor", "amount").rename("received_at", "received_on").beside("amount");
             let f = Fields::new(r.errors.clone(), PAY_FIELDS);
             refused(&st, &actor, &csrf, id, r, FormsState { pay: Some((form, f)), ..FormsState::default() }).await
         }
@@ -608,7 +641,12 @@ async fn take_payment(
 
 /// Reads the payment form: the amount in the invoice's currency, the day received (at
 /// noon in the clinic's display zone, or now when it is today or empty).
-async fn payment_request(st: &AppState, actor: &Actor, id: InvoiceId, form: &PayForm) -> Result<PaymentRequest, ServiceError> {
+async fn payment_request(
+    st: &AppState,
+    actor: &Actor,
+    id: InvoiceId,
+    form: &PayForm,
+) -> Result<PaymentRequest, ServiceError> {
     let inv = st.svc.get_invoice(actor, id).await?;
     let mut read = Reader::default();
     let method = match PaymentMethod::parse(form.method.trim()) {
@@ -635,7 +673,7 @@ async fn payment_request(st: &AppState, actor: &Actor, id: InvoiceId, form: &Pay
     let day = read.date("received_on", &form.received_on);
     read.finish()?;
     let zone = st.svc.settings().display_zone.clone();
-    let today = Timestamp::now().to_zoned(zone.clone()).date();
+    let today = st.svc.now().to_zoned(zone.clone()).date();
     let received_at = match day {
         Some(d) if d != today => Some(
             d.at(12, 0, 0, 0)

@@ -53,12 +53,7 @@ struct RefundPage {
 
 /// The invoice and the payment on it named in the address (a payment of another
 /// invoice is not found).
-async fn payment_of(
-    st: &AppState,
-    actor: &Actor,
-    id: &str,
-    payment: &str,
-) -> Result<(Invoice, Payment), PageError> {
+async fn payment_of(st: &AppState, actor: &Actor, id: &str, payment: &str) -> Result<(Invoice, Payment), PageError> {
     let id: InvoiceId = path_id(id, "Invoice")?;
     let pid: PaymentId = path_id(payment, "Payment")?;
     st.svc.authorize(actor, Permission::ManageBilling)?;
@@ -76,7 +71,12 @@ fn page(actor: &Actor, csrf: &CsrfToken, inv: &Invoice, p: &Payment, form: Refun
     let number = inv.summary.number.clone().unwrap_or_default();
     let invoice_href = format!("/billing/invoices/{}", inv.summary.id);
     RefundPage {
-        layout: layout(actor, csrf, format!("Refund {}", p.receipt_number), &[(&format!("Invoice {number}"), &invoice_href)]),
+        layout: layout(
+            actor,
+            csrf,
+            format!("Refund {}", p.receipt_number),
+            &[(&format!("Invoice {number}"), &invoice_href)],
+        ),
         action: format!("{invoice_href}/payments/{}/refund", p.id),
         invoice_href,
         receipt: p.receipt_number.clone(),

@@ -105,7 +105,9 @@ async fn page(
 ) -> PageResult {
     let clinic_list = st.svc.list_clinics(&actor).await?;
     let mut clinics = vec![Opt::new("", "Every clinic", f.clinic_id.is_empty())];
-    clinics.extend(clinic_list.iter().map(|c| Opt::new(c.id.to_string(), c.name.clone(), c.id.to_string() == f.clinic_id)));
+    clinics.extend(
+        clinic_list.iter().map(|c| Opt::new(c.id.to_string(), c.name.clone(), c.id.to_string() == f.clinic_id)),
+    );
     let groups = [("month", "Month"), ("clinic", "Clinic"), ("provider", "Provider"), ("service", "Service")]
         .iter()
         .map(|(v, l)| Opt::new(*v, *l, f.group_by == *v || (f.group_by.is_empty() && *v == "month")))
@@ -170,7 +172,11 @@ async fn fill(st: &AppState, actor: &Actor, q: &ReportQuery, out: &mut ReportsPa
         let rows: Vec<_> = monthly.rows.iter().filter(|r| r.currency == main).collect();
         let labels: Vec<String> = rows.iter().map(|r| r.label.clone()).collect();
         let series = [
-            Series { name: "Before tax", fill: "#2f6fb3", values: rows.iter().map(|r| major(r.net_minor, &main)).collect() },
+            Series {
+                name: "Before tax",
+                fill: "#2f6fb3",
+                values: rows.iter().map(|r| major(r.net_minor, &main)).collect(),
+            },
             Series { name: "Tax", fill: "#9ab8dc", values: rows.iter().map(|r| major(r.tax_minor, &main)).collect() },
         ];
         let desc = format!("Invoiced per month in {main}, before tax and tax; the table below has the same figures.");
@@ -199,7 +205,8 @@ async fn fill(st: &AppState, actor: &Actor, q: &ReportQuery, out: &mut ReportsPa
             .zip(["#2e7d4f", "#b7791f", "#c05621", "#b42318"])
             .map(|(b, fill)| (b.label.clone(), b.owing_minor * 1000 / l.total_minor, fill.to_string()))
             .collect();
-        let desc = format!("Share of what is owing in {} by how long it is overdue; the table has the amounts.", l.currency);
+        let desc =
+            format!("Share of what is owing in {} by how long it is overdue; the table has the amounts.", l.currency);
         out.aged_chart = percent_bars(&format!("Owing by age ({})", l.currency), &desc, &bars);
     }
     let payments = st.svc.payments_report(actor, q).await?;

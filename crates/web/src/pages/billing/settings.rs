@@ -258,7 +258,12 @@ struct ClinicPage {
 
 fn clinic_form_page(actor: &Actor, csrf: &CsrfToken, b: &ClinicBilling, form: ClinicForm, f: Fields) -> ClinicPage {
     ClinicPage {
-        layout: layout(actor, csrf, format!("Billing details of {}", b.clinic_name), &[("Settings", "/billing/settings")]),
+        layout: layout(
+            actor,
+            csrf,
+            format!("Billing details of {}", b.clinic_name),
+            &[("Settings", "/billing/settings")],
+        ),
         action: format!("/billing/settings/clinics/{}", b.clinic_id),
         form,
         f,
@@ -321,7 +326,8 @@ struct ServiceForm {
     no_show_fee: String,
 }
 
-const SERVICE_FIELDS: &[&str] = &["tax", "item_number", "rebate", "auto_invoice", "deposit", "late_cancel_fee", "no_show_fee"];
+const SERVICE_FIELDS: &[&str] =
+    &["tax", "item_number", "rebate", "auto_invoice", "deposit", "late_cancel_fee", "no_show_fee"];
 
 impl ServiceForm {
     fn of(s: &ServiceBilling, c: Currency) -> Self {
