@@ -1,9 +1,12 @@
 //! The dashboard's figures: today, the next seven days, the last thirty days' no-show and
-//! cancellation rates, and each provider's utilisation of their available time.
+//! cancellation rates, each provider's utilisation of their available time, and money:
+//! revenue invoiced and payments received this month, and what is owing now.
 //!
-//! Every figure is computed from one query of appointments plus the availability already
-//! stored, scoped like the calendar: staff and administrators see the clinic (or every
-//! clinic), providers see their own practice.
+//! Every appointment figure is computed from one query of appointments plus the
+//! availability already stored, scoped like the calendar: staff and administrators see the
+//! clinic (or every clinic), providers see their own practice. The money figures follow
+//! the billing reports' permission: staff and administrators see all, a provider their own
+//! work, anyone else none.
 
 use crate::Services;
 use crate::actor::Actor;
@@ -15,6 +18,7 @@ use jiff::{SignedDuration, Timestamp};
 use praxis_domain::permissions::Scope;
 use praxis_domain::slots::expand_windows;
 use praxis_domain::{AppointmentStatus, ClinicId, Permission, ProviderId, ServiceRules, SlotInput};
+use praxis_store::billing::reports::{ReportScope, RevenueGroup};
 use praxis_store::{availability, catalog, dashboard};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -98,6 +102,58 @@ pub struct Dashboard {
     pub late_cancellations_30: i64,
     /// Per provider.
     pub providers: Vec<ProviderFigures>,
+    /// Revenue and what is owing; `None` for those who may not see billing reports.
+    pub money: Option<MoneyFigures>,
+}
+
+/// Money in one currency.
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct CurrencyFigures {
+    /// Currency.
+    pub currency: String,
+    /// Invoiced this month: totals of issued invoices (not drafts or void ones) by issue date.
+    pub invoiced_minor: i64,
+    /// Received this month, net of refunds.
+    pub received_minor: i64,
+    /// Owing now on open invoices.
+    pub owing_minor: i64,
+    /// Of that, overdue.
+    pub overdue_minor: i64,
+    /// Open invoices.
+    pub open_invoices: i64,
+}
+
+/// One provider's money in one currency.
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct ProviderMoney {
+    /// Name ("No provider" for items without one).
+    pub name: String,
+    /// Currency.
+    pub currency: String,
+    /// Invoiced this month (their lines of issued invoices).
+    pub invoiced_minor: i64,
+    /// Owing now on open invoices of theirs.
+    pub owing_minor: i64,
+}
+
+/// The dashboard's money figures.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct MoneyFigures {
+    /// The month so far: its first day…
+    #[schema(value_type = String, format = Date)]
+    pub from: Date,
+    /// …to today.
+    #[schema(value_type = String, format = Date)]
+    pub until: Date,
+    /// Per currency.
+    pub currencies: Vec<CurrencyFigures>,
+    /// Per provider and currency, the largest first.
+    pub providers: Vec<ProviderMoney>,
+}
+
+/// A provider key as text on either backend: hex without dashes, lower case.
+fn key_of(text: &str) -> String {
+    text.chars().filter(|c| *c != '-').collect::<String>().to_ascii_lowercase()
 }
 
 /// `part / whole` in tenths of a percent, rounded half up; 0 when `whole` is 0.
@@ -254,7 +310,9 @@ impl Services {
                 utilisation_permille: permille(booked_p, available).min(1000),
             });
         }
+        let money = self.dashboard_money(actor, clinic.as_ref().map(|c| c.id), &zone, today).await?;
         Ok(Dashboard {
+            money,
             time_zone: zone.iana_name().unwrap_or("UTC").to_string(),
             clinic,
             today,
@@ -269,9 +327,111 @@ impl Services {
     }
 }
 
+impl Services {
+    /// Revenue invoiced and payments received this month (to `today`, local to `zone`) and
+    /// what is owing now, per currency and per provider; `None` for those who may not see
+    /// the billing reports. A provider sees only their own work.
+    async fn dashboard_money(
+        &self,
+        actor: &Actor,
+        clinic: Option<ClinicId>,
+        zone: &TimeZone,
+        today: Date,
+    ) -> ServiceResult<Option<MoneyFigures>> {
+        let provider = match actor.roles.scope(Permission::ViewBillingReports) {
+            None => return Ok(None),
+            Some(Scope::All) => None,
+            Some(Scope::Own) => match self.actor_provider_id(actor).await? {
+                Some(p) => Some(ProviderId(p)),
+                None => return Ok(None),
+            },
+        };
+        let from = today.first_of_month();
+        let scope = ReportScope { from: Some(from), until: Some(today), clinic_id: clinic, provider_id: provider };
+        let revenue = praxis_store::billing::reports::revenue(self.db(), &scope, RevenueGroup::Provider).await?;
+        let start = from.to_zoned(zone.clone()).map(|z| z.timestamp()).ok();
+        let end = today.tomorrow().ok().and_then(|d| d.to_zoned(zone.clone()).ok()).map(|z| z.timestamp());
+        let received =
+            praxis_store::billing::reports::payments_by_method(self.db(), start, end, clinic, provider).await?;
+        let owing = praxis_store::billing::dashboard::owing_by_provider(self.db(), clinic, provider).await?;
+
+        let mut currencies: Vec<CurrencyFigures> = Vec::new();
+        fn entry<'a>(list: &'a mut Vec<CurrencyFigures>, currency: &str) -> &'a mut CurrencyFigures {
+            let i = match list.iter().position(|c| c.currency == currency) {
+                Some(i) => i,
+                None => {
+                    list.push(CurrencyFigures { currency: currency.to_string(), ..CurrencyFigures::default() });
+                    list.len() - 1
+                }
+            };
+            &mut list[i]
+        }
+        for r in &revenue {
+            entry(&mut currencies, &r.currency).invoiced_minor += r.total_minor;
+        }
+        for r in &received {
+            entry(&mut currencies, &r.currency).received_minor += r.received_minor - r.refunded_minor;
+        }
+        for r in &owing {
+            let c = entry(&mut currencies, &r.currency);
+            c.owing_minor += r.owing_minor;
+            c.overdue_minor += r.overdue_minor;
+            c.open_invoices += r.invoices;
+        }
+        currencies.sort_by(|a, b| a.currency.cmp(&b.currency));
+
+        // Per provider: revenue rows are keyed by the provider's id as text, owing rows by id.
+        let mut providers: Vec<(String, ProviderMoney)> = Vec::new();
+        fn row<'a>(
+            list: &'a mut Vec<(String, ProviderMoney)>,
+            key: String,
+            name: &str,
+            currency: &str,
+        ) -> &'a mut ProviderMoney {
+            let i = match list.iter().position(|(k, p)| *k == key && p.currency == currency) {
+                Some(i) => i,
+                None => {
+                    let p = ProviderMoney {
+                        name: name.to_string(),
+                        currency: currency.to_string(),
+                        ..ProviderMoney::default()
+                    };
+                    list.push((key, p));
+                    list.len() - 1
+                }
+            };
+            &mut list[i].1
+        }
+        for r in &revenue {
+            row(&mut providers, key_of(&r.key), &r.label, &r.currency).invoiced_minor += r.total_minor;
+        }
+        for r in &owing {
+            let key = r.provider_id.map(|u| u.simple().to_string()).unwrap_or_default();
+            let name = r.provider_name.as_deref().unwrap_or("No provider");
+            row(&mut providers, key, name, &r.currency).owing_minor += r.owing_minor;
+        }
+        let mut providers: Vec<ProviderMoney> = providers.into_iter().map(|(_, p)| p).collect();
+        providers.sort_by(|a, b| {
+            (a.currency.as_str(), -(a.invoiced_minor + a.owing_minor), a.name.as_str()).cmp(&(
+                b.currency.as_str(),
+                -(b.invoiced_minor + b.owing_minor),
+                b.name.as_str(),
+            ))
+        });
+        Ok(Some(MoneyFigures { from, until: today, currencies, providers }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::permille;
+    use super::{key_of, permille};
+
+    #[test]
+    fn provider_keys_match_across_backends() {
+        let id = uuid::Uuid::new_v4();
+        assert_eq!(key_of(&id.to_string()), id.simple().to_string(), "PostgreSQL's text form");
+        assert_eq!(key_of(&id.simple().to_string().to_uppercase()), id.simple().to_string(), "SQLite's hex");
+    }
     use proptest::prelude::*;
 
     #[test]

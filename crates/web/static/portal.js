@@ -36,3 +36,39 @@
   }
   setInterval(refresh, 30000);
 })();
+// Paying an invoice online: mounts the card processor's payment element in
+// #payment-element (the publishable key and the payment's client secret are its data
+// attributes) and confirms the payment there. The card goes from the browser to the
+// processor, never to Praxis; its webhook records the payment.
+(function () {
+  const box = document.getElementById("payment-element");
+  const form = document.getElementById("pay-form");
+  if (!box || !form) return;
+  const status = document.getElementById("pay-status");
+  const button = document.getElementById("pay-submit");
+  const say = (text) => { if (status) status.textContent = text; };
+  if (typeof window.Stripe !== "function") {
+    say("The card form could not be loaded. Check your connection and reload the page, or pay at the clinic.");
+    if (button) button.disabled = true;
+    return;
+  }
+  const stripe = window.Stripe(box.dataset.publishableKey);
+  const elements = stripe.elements({ clientSecret: box.dataset.clientSecret });
+  elements.create("payment").mount(box);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    if (button) button.disabled = true;
+    say("Sending your payment…");
+    try {
+      const returnUrl = new URL(box.dataset.returnUrl, window.location.href).href;
+      const result = await stripe.confirmPayment({ elements, confirmParams: { return_url: returnUrl } });
+      // On success the browser goes to the return address; an answer here is a refusal.
+      if (result && result.error) {
+        say(result.error.message || "The payment did not go through. Nothing was charged; please try again.");
+      }
+    } catch (_) {
+      say("The payment could not be sent. Nothing was charged; please try again.");
+    }
+    if (button) button.disabled = false;
+  });
+})();

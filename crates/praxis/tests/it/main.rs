@@ -25,6 +25,7 @@ mod series_waitlist;
 mod slot_scope;
 mod web;
 mod web_billing;
+mod web_billing_portal;
 mod web_calendar;
 mod web_documents_forms;
 mod web_patients;

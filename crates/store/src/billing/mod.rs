@@ -9,6 +9,7 @@
 //! does. Money columns are `BIGINT` minor units.
 
 pub mod claims;
+pub mod dashboard;
 pub mod invoices;
 pub mod online;
 pub mod payments;

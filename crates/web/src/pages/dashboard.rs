@@ -1,4 +1,5 @@
-//! The dashboard: today's numbers and list, the coming week, and the last thirty days.
+//! The dashboard: today's numbers and list, the coming week, the last thirty days, and —
+//! for those who may see the billing reports — revenue this month and what is owing.
 
 use super::charts::{Series, percent_bars, stacked_bars};
 use super::{Layout, PageResult};
@@ -64,6 +65,63 @@ struct DashboardPage {
     chart_utilisation: String,
     last30: Vec<DayCounts>,
     providers: Vec<ProviderFigures>,
+    money: Option<MoneyView>,
+}
+
+/// The money part of the dashboard, formatted.
+struct MoneyView {
+    /// "1 March – 3 March 2026".
+    period: String,
+    currencies: Vec<CurrencyView>,
+    providers: Vec<ProviderMoneyView>,
+}
+
+struct CurrencyView {
+    currency: String,
+    invoiced: String,
+    received: String,
+    owing: String,
+    overdue: String,
+    open_invoices: i64,
+}
+
+struct ProviderMoneyView {
+    name: String,
+    invoiced: String,
+    owing: String,
+}
+
+fn money_view(m: praxis_services::dashboard::MoneyFigures) -> MoneyView {
+    let fmt = super::billing::money;
+    let period = if m.from == m.until {
+        m.from.strftime("%-d %B %Y").to_string()
+    } else {
+        format!("{} – {}", m.from.strftime("%-d %B"), m.until.strftime("%-d %B %Y"))
+    };
+    MoneyView {
+        period,
+        currencies: m
+            .currencies
+            .iter()
+            .map(|c| CurrencyView {
+                currency: c.currency.clone(),
+                invoiced: fmt(c.invoiced_minor, &c.currency),
+                received: fmt(c.received_minor, &c.currency),
+                owing: fmt(c.owing_minor, &c.currency),
+                overdue: fmt(c.overdue_minor, &c.currency),
+                open_invoices: c.open_invoices,
+            })
+            .collect(),
+        providers: m
+            .providers
+            .iter()
+            .map(|p| ProviderMoneyView {
+                name: p.name.clone(),
+                invoiced: fmt(p.invoiced_minor, &p.currency),
+                owing: fmt(p.owing_minor, &p.currency),
+            })
+            .collect(),
+    }
 }
 
 impl DashboardPage {
@@ -181,6 +239,7 @@ async fn dashboard(
         chart_utilisation,
         last30: d.last_30_days,
         providers: d.providers,
+        money: d.money.map(money_view),
     }
     .into_response())
 }

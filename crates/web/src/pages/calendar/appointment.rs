@@ -1,4 +1,6 @@
-//! An appointment's detail panel with its actions, and the new-appointment form.
+//! An appointment's detail panel with its actions (and, for those who may see money, the
+//! patient's balance and the visit's invoices), and the new-appointment form (with the
+//! patient's funded-plan warnings).
 
 use super::{Back, chip_class};
 use crate::csrf::CsrfToken;
@@ -15,7 +17,8 @@ use axum::{Extension, Router};
 use axum_extra::extract::Form;
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
-use praxis_domain::{AppointmentAction, AppointmentId, AppointmentStatus, FieldError, PatientId};
+use praxis_domain::{AppointmentAction, AppointmentId, AppointmentStatus, FieldError, PatientId, Permission};
+use praxis_services::billing::InvoiceQuery;
 use praxis_services::scheduling::{
     AppointmentPanel, BookingDraft, BookingOptions, CancelRequest, LocalBooked, LocalBooking, OccurrenceOutcome,
     Repeat, SeriesMode, SeriesReport, SlotView, when,
@@ -155,6 +158,83 @@ struct DetailPage {
     messages: Option<Vec<crate::pages::messages::MessageLine>>,
     /// The intake forms of the appointment's patients (answers for those who may read them).
     intake: Vec<crate::pages::patients::forms::AssignmentView>,
+    /// Money: the patients' balances and this visit's invoices; `None` for those who may
+    /// not see invoices.
+    billing: Option<BillingView>,
+}
+
+/// The billing part of the panel.
+struct BillingView {
+    /// "Alex Smith owes $132.00 on 1 open invoice" per patient and currency.
+    balances: Vec<String>,
+    /// The invoices billing this appointment.
+    invoices: Vec<InvoiceLink>,
+    /// Billing staff may draft one: the visit is completed and has no invoice yet.
+    can_create: bool,
+}
+
+/// An invoice of this appointment.
+struct InvoiceLink {
+    id: String,
+    label: String,
+    total: String,
+    status: String,
+    chip: &'static str,
+    void: bool,
+}
+
+/// The panel's billing part: the balances the actor may see (a provider sees none) and
+/// the invoices of this appointment. `None` when the actor may not see invoices at all.
+async fn billing_view(
+    st: &AppState,
+    actor: &Actor,
+    id: AppointmentId,
+    status: AppointmentStatus,
+    patients: &[PatientLink],
+) -> Result<Option<BillingView>, PageError> {
+    if !actor.can(Permission::ViewInvoices) || actor.roles.is_patient_only() {
+        return Ok(None);
+    }
+    let money = crate::pages::billing::money;
+    let mut balances = Vec::new();
+    for p in patients.iter().filter(|p| !p.cancelled) {
+        match st.svc.patient_balance(actor, p.id).await {
+            Ok(list) => {
+                for b in list.into_iter().filter(|b| b.owing_minor > 0) {
+                    let n = b.open_invoices;
+                    balances.push(format!(
+                        "{} owes {} on {n} open invoice{}",
+                        p.name,
+                        money(b.owing_minor, &b.currency),
+                        if n == 1 { "" } else { "s" }
+                    ));
+                }
+            }
+            // Providers do not see what patients owe: show nothing rather than an error.
+            Err(ServiceError::Forbidden) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let q = InvoiceQuery { appointment_id: Some(id), per_page: Some(20), ..InvoiceQuery::default() };
+    let invoices: Vec<InvoiceLink> = match st.svc.list_invoices(actor, &q).await {
+        Ok(page) => page
+            .items
+            .into_iter()
+            .map(|i| InvoiceLink {
+                id: i.id.to_string(),
+                label: i.number.clone().unwrap_or_else(|| "Draft invoice".into()),
+                total: money(i.total_minor, &i.currency),
+                chip: crate::pages::billing::status_chip(i.status),
+                void: i.status == praxis_domain::billing::InvoiceStatus::Void,
+                status: i.status_label,
+            })
+            .collect(),
+        Err(ServiceError::Forbidden) => Vec::new(),
+        Err(e) => return Err(e.into()),
+    };
+    let billed = invoices.iter().any(|i| !i.void);
+    let can_create = actor.can(Permission::ManageBilling) && status == AppointmentStatus::Completed && !billed;
+    Ok(Some(BillingView { balances, invoices, can_create }))
 }
 
 fn action_view(a: AppointmentAction, first: bool) -> Option<ActionView> {
@@ -238,6 +318,7 @@ fn detail_page(
         back_href,
         messages: None,
         intake: Vec::new(),
+        billing: None,
     }
 }
 
@@ -251,11 +332,13 @@ async fn detail(
     let id = parse_id(&id)?;
     let panel = st.svc.appointment_panel(&actor, id, parse_date(&q.day)).await?;
     let back = Back { v: q.v, d: q.d, p: q.p };
+    let status = panel.appointment.status;
     let visited = matches!(
         panel.appointment.status,
         AppointmentStatus::CheckedIn | AppointmentStatus::InProgress | AppointmentStatus::Completed
     );
     let mut page = detail_page(&actor, &csrf, panel, back, None);
+    page.billing = billing_view(&st, &actor, id, status, &page.patients).await?;
     if visited {
         for p in page.patients.iter_mut().filter(|p| !p.cancelled) {
             p.write_note = st.svc.may_write_clinical(&actor, p.id).await?;
@@ -709,6 +792,23 @@ struct NewPage {
     report: Vec<ReportLine>,
     report_summary: String,
     calendar_href: String,
+    /// The chosen patient's funded-plan warnings for this service and day (never blocking).
+    plan_warnings: Vec<String>,
+}
+
+/// What staff should know before booking: the patient's referrals or funded plans that
+/// are used up, nearly used up or out of date for the chosen service and day. Nothing
+/// when no patient or service is chosen yet, or for those who do not manage referrals.
+async fn plan_warnings(st: &AppState, actor: &Actor, o: &BookingOptions) -> Result<Vec<String>, PageError> {
+    let (Some(patient), Some(service)) = (&o.patient, o.service_id) else { return Ok(Vec::new()) };
+    if !actor.can(Permission::ManageReferrals) {
+        return Ok(Vec::new());
+    }
+    match st.svc.booking_plan_warnings(actor, patient.id, service, o.date).await {
+        Ok(w) => Ok(w),
+        Err(ServiceError::Forbidden | ServiceError::NotFound { .. }) => Ok(Vec::new()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 fn new_key() -> String {
@@ -800,6 +900,7 @@ fn new_page_for(actor: &Actor, csrf: &CsrfToken, mut form: NewForm, o: BookingOp
         report: Vec::new(),
         report_summary: String::new(),
         calendar_href,
+        plan_warnings: Vec::new(),
     }
 }
 
@@ -821,7 +922,10 @@ async fn new_page(
         ..NewForm::default()
     };
     let options = st.svc.booking_options(&actor, &form.draft()).await?;
-    Ok(new_page_for(&actor, &csrf, form, options).into_response())
+    let warnings = plan_warnings(&st, &actor, &options).await?;
+    let mut page = new_page_for(&actor, &csrf, form, options);
+    page.plan_warnings = warnings;
+    Ok(page.into_response())
 }
 
 async fn new_submit(
@@ -836,7 +940,10 @@ async fn new_submit(
     if form.action != "book" {
         // A search, a refresh of the free times or a picked time: show the form again.
         let options = st.svc.booking_options(&actor, &form.draft()).await?;
-        return Ok(new_page_for(&actor, &csrf, form, options).into_response());
+        let warnings = plan_warnings(&st, &actor, &options).await?;
+        let mut page = new_page_for(&actor, &csrf, form, options);
+        page.plan_warnings = warnings;
+        return Ok(page.into_response());
     }
     let outcome = match form.booking() {
         Ok(booking) => st.svc.book_at_local(&actor, booking).await,
@@ -873,7 +980,9 @@ async fn new_submit(
     };
     let options = st.svc.booking_options(&actor, &form.draft()).await?;
     let zone = options.zone.clone();
+    let warnings = plan_warnings(&st, &actor, &options).await?;
     let mut page = new_page_for(&actor, &csrf, form, options);
+    page.plan_warnings = warnings;
     page.errors = form_errors(errors);
     if let Some((kind, text)) = notice {
         page.layout = page.layout.notice(kind, text);

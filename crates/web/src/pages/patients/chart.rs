@@ -1,9 +1,11 @@
-//! The chart's summary tab: details, guardians, consents, care team, appointments and the
-//! latest notes, with the small forms that change them.
+//! The chart's summary tab: details, guardians, consents, care team, appointments, the
+//! latest notes, what the patient owes and their referrals (funded plans), with the small
+//! forms that change them.
 
 use super::{ChartHeader, ConsentView, chart_layout, consent_views, form_date, header_of, is_office, sex_label};
 use crate::csrf::CsrfToken;
 use crate::extract::PageActor;
+use crate::pages::form::{Fields, Opt, Reader};
 use crate::pages::{FormErrors, PageResult, fmt_day, fmt_time};
 use crate::state::AppState;
 use askama::Template;
@@ -15,7 +17,9 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use axum_extra::extract::Form;
 use jiff::Timestamp;
+use praxis_domain::billing::CapPeriod;
 use praxis_domain::{PatientId, Permission, ProviderId, UserId};
+use praxis_services::billing::{Referral, ReferralRequest};
 use praxis_services::patients::{CONSENT_KINDS, ConsentInput, Patient};
 use praxis_services::scheduling::AppointmentFilter;
 use praxis_services::users::PageRequest;
@@ -33,6 +37,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/patients/{id}/consents", post(add_consent))
         .route("/patients/{id}/consents/{consent}/withdraw", post(withdraw_consent))
         .route("/patients/{id}/care-team", post(add_to_care_team))
+        .route("/patients/{id}/referrals", post(add_referral))
 }
 
 struct GuardianView {
@@ -82,6 +87,142 @@ struct SummaryPage {
     may_book: bool,
     errors: FormErrors,
     form: SmallForms,
+    /// What the patient owes per currency; `None` when the reader may not see it.
+    balances: Option<Vec<BalanceView>>,
+    /// The patient's referrals; `None` when the reader may not manage them.
+    referrals: Option<Vec<ReferralView>>,
+    referral: ReferralForm,
+    referral_f: Fields,
+    specialties: Vec<Opt>,
+    cap_periods: Vec<Opt>,
+}
+
+/// What the patient owes in one currency.
+struct BalanceView {
+    owing: String,
+    open_invoices: i64,
+}
+
+/// A referral or funded plan and where it stands today.
+struct ReferralView {
+    label: String,
+    referrer: String,
+    valid: String,
+    /// "3 of 10 sessions left per calendar year" or "Not capped".
+    sessions: String,
+    /// Sessions used and booked, when capped.
+    counts: String,
+    specialty: String,
+    notes: String,
+    active: bool,
+    in_date: bool,
+    low: bool,
+    warnings: Vec<String>,
+}
+
+/// The new-referral form as typed (kept when it is refused).
+#[derive(Clone, Default, Deserialize)]
+struct ReferralForm {
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    referrer_name: String,
+    #[serde(default)]
+    referrer_number: String,
+    #[serde(default)]
+    referral_date: String,
+    #[serde(default)]
+    expiry_date: String,
+    #[serde(default)]
+    session_cap: String,
+    #[serde(default)]
+    cap_period: String,
+    #[serde(default)]
+    specialty_id: String,
+    #[serde(default)]
+    notes: String,
+}
+
+/// The referral form's fields in the order it shows them (the first invalid takes the focus).
+const REFERRAL_FIELDS: &[&str] = &[
+    "label",
+    "referrer_name",
+    "referrer_number",
+    "referral_date",
+    "expiry_date",
+    "session_cap",
+    "cap_period",
+    "specialty_id",
+    "notes",
+];
+
+fn long_day(d: jiff::civil::Date) -> String {
+    d.strftime("%-d %b %Y").to_string()
+}
+
+fn referral_view(r: Referral) -> ReferralView {
+    let s = &r.standing;
+    let (sessions, counts) = match (s.cap, s.remaining) {
+        (Some(cap), Some(left)) => (
+            format!("{left} of {cap} funded sessions left {}", r.cap_period.label()),
+            format!("{} used, {} booked", s.used, s.booked),
+        ),
+        _ => ("Sessions not capped".to_string(), format!("{} used, {} booked", s.used, s.booked)),
+    };
+    let valid = match r.expiry_date {
+        Some(e) => format!("{} to {}", long_day(r.referral_date), long_day(e)),
+        None => format!("From {}, no expiry", long_day(r.referral_date)),
+    };
+    let referrer = if r.referrer_number.trim().is_empty() {
+        r.referrer_name.clone()
+    } else {
+        format!("{} ({})", r.referrer_name, r.referrer_number)
+    };
+    ReferralView {
+        low: s.remaining.is_some_and(|n| n <= 1),
+        in_date: s.valid,
+        label: r.label,
+        referrer,
+        valid,
+        sessions,
+        counts,
+        specialty: r.specialty_name.unwrap_or_default(),
+        notes: r.notes,
+        active: r.active,
+        warnings: r.warnings,
+    }
+}
+
+/// The referral form's typed values as the service's request (unreadable ones collected).
+fn referral_request(f: &ReferralForm) -> Result<ReferralRequest, ServiceError> {
+    let mut read = Reader::default();
+    let referral_date = read.date("referral_date", &f.referral_date);
+    let expiry_date = read.date("expiry_date", &f.expiry_date);
+    let session_cap = read.number("session_cap", &f.session_cap);
+    let specialty_id = read.id("specialty_id", &f.specialty_id);
+    let cap_period = match f.cap_period.trim() {
+        "" => None,
+        p => match CapPeriod::parse(p) {
+            Some(c) => Some(c),
+            None => {
+                read.add("cap_period", "Choose one of the options.");
+                None
+            }
+        },
+    };
+    read.finish()?;
+    Ok(ReferralRequest {
+        label: f.label.clone(),
+        referrer_name: f.referrer_name.clone(),
+        referrer_number: f.referrer_number.clone(),
+        referral_date,
+        expiry_date,
+        session_cap,
+        cap_period,
+        specialty_id,
+        notes: f.notes.clone(),
+        active: Some(true),
+    })
 }
 
 /// What was typed into the chart's small forms (kept on errors).
@@ -117,8 +258,20 @@ fn notice_for(msg: Option<&str>) -> Option<&'static str> {
         "consent_added" => "The consent is recorded.",
         "consent_withdrawn" => "The consent is recorded as withdrawn.",
         "care_team" => "The provider joined the care team.",
+        "referral_added" => "The referral is recorded; bookings and invoices now warn before its limits.",
         _ => return None,
     })
+}
+
+/// What was typed into the chart's forms and what was refused (empty on a fresh view).
+#[derive(Default)]
+struct Typed {
+    /// The small forms' errors.
+    errors: Vec<praxis_domain::FieldError>,
+    /// The small forms' values.
+    form: SmallForms,
+    /// The referral form, when it was refused.
+    referral: Option<(ReferralForm, Fields)>,
 }
 
 /// Renders the summary tab (also after a small form failed, with its errors).
@@ -128,9 +281,9 @@ async fn render(
     csrf: &CsrfToken,
     id: PatientId,
     notice: Option<(&'static str, String)>,
-    errors: Vec<praxis_domain::FieldError>,
-    form: SmallForms,
+    typed: Typed,
 ) -> PageResult {
+    let Typed { errors, form, referral } = typed;
     let p = st.svc.get_patient(actor, id).await?;
     let clinical = st.svc.may_read_clinical(actor, id).await?;
     let header = header_of(st, &p, clinical, "summary");
@@ -179,11 +332,53 @@ async fn render(
     } else {
         Vec::new()
     };
+    // Money and funding: shown to those the services let see them (a provider sees no
+    // balance; patients never reach the chart).
+    let balances = match st.svc.patient_balance(actor, id).await {
+        Ok(b) => Some(
+            b.into_iter()
+                .map(|b| BalanceView {
+                    owing: crate::pages::billing::money(b.owing_minor, &b.currency),
+                    open_invoices: b.open_invoices,
+                })
+                .collect(),
+        ),
+        Err(ServiceError::Forbidden) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let referrals = if actor.can(Permission::ManageReferrals) {
+        Some(st.svc.list_referrals(actor, id).await?.into_iter().map(referral_view).collect())
+    } else {
+        None
+    };
+    let (referral, referral_f) = referral.unwrap_or_default();
+    let specialties = if referrals.is_some() {
+        let mut o = vec![Opt::new("", "Every session", referral.specialty_id.is_empty())];
+        o.extend(
+            st.svc
+                .list_specialties(actor)
+                .await?
+                .into_iter()
+                .map(|s| Opt::new(s.id.to_string(), s.name, referral.specialty_id == s.id.to_string())),
+        );
+        o
+    } else {
+        Vec::new()
+    };
+    let cap_periods = [CapPeriod::CalendarYear, CapPeriod::Referral]
+        .iter()
+        .map(|c| {
+            let chosen =
+                referral.cap_period == c.as_str() || (referral.cap_period.is_empty() && *c == CapPeriod::CalendarYear);
+            Opt::new(c.as_str(), c.label(), chosen)
+        })
+        .collect();
+    let refused = !referral_f.errors.is_empty();
     let mut layout = chart_layout(actor, csrf, &header, "").zone(&zone);
     if let Some((kind, text)) = notice {
         layout = layout.notice(kind, text);
     }
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() && !refused { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
     let page = SummaryPage {
         layout,
         header,
@@ -204,6 +399,12 @@ async fn render(
         may_book: actor.can(Permission::RunAppointmentWorkflow),
         errors: FormErrors(errors),
         form,
+        balances,
+        referrals,
+        referral,
+        referral_f,
+        specialties,
+        cap_periods,
         p,
     };
     Ok((status, page).into_response())
@@ -269,7 +470,7 @@ async fn summary(
         return Err(ServiceError::Forbidden.into());
     }
     let notice = notice_for(m.msg.as_deref()).map(|t| ("ok", t.to_string()));
-    render(&st, &actor, &csrf, id, notice, Vec::new(), SmallForms::default()).await
+    render(&st, &actor, &csrf, id, notice, Typed::default()).await
 }
 
 /// After a small form: back to the chart with a message, or the chart again with the
@@ -286,8 +487,8 @@ async fn outcome(
     match result {
         Ok(()) => Ok(Redirect::to(&format!("/patients/{id}?msg={msg}")).into_response()),
         Err(ServiceError::Validation(errors)) => {
-            render(st, actor, csrf, id, Some(("error", "Please correct the fields marked below.".into())), errors, form)
-                .await
+            let notice = Some(("error", "Please correct the fields marked below.".into()));
+            render(st, actor, csrf, id, notice, Typed { errors, form, referral: None }).await
         }
         Err(ServiceError::NotFound { what }) if what != "Patient" => {
             render(
@@ -296,8 +497,7 @@ async fn outcome(
                 csrf,
                 id,
                 Some(("error", format!("{what} was not found; it may have been changed meanwhile."))),
-                Vec::new(),
-                form,
+                Typed { form, ..Typed::default() },
             )
             .await
         }
@@ -399,4 +599,27 @@ async fn add_to_care_team(
         Err(_) => Err(ServiceError::invalid("provider_id", "required", "Choose the provider.")),
     };
     outcome(&st, &actor, &csrf, id, r, "care_team", f).await
+}
+
+async fn add_referral(
+    State(st): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    PageActor(actor): PageActor,
+    Path(id): Path<PatientId>,
+    Form(f): Form<ReferralForm>,
+) -> PageResult {
+    let outcome = match referral_request(&f) {
+        Ok(req) => st.svc.create_referral(&actor, id, req).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(()) => Ok(Redirect::to(&format!("/patients/{id}?msg=referral_added#referrals")).into_response()),
+        Err(ServiceError::Validation(errors)) => {
+            let notice = Some(("error", "The referral was not saved. Please correct the fields marked below.".into()));
+            let fields = Fields::new(errors, REFERRAL_FIELDS);
+            let typed = Typed { referral: Some((f, fields)), ..Typed::default() };
+            render(&st, &actor, &csrf, id, notice, typed).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
