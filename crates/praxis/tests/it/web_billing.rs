@@ -473,3 +473,94 @@ async fn every_billing_page_for_every_role() {
     let (_, home) = app.browser_login(&f.patient_user).await.get("/").await;
     assert!(!home.contains("href=\"/billing\"") && home.contains("href=\"/my/invoices\""));
 }
+
+#[tokio::test]
+async fn a_rupee_invoice_shows_its_upi_code_on_the_page_and_the_pdf_and_is_emailed_with_the_pdf_attached() {
+    use praxis_services::billing::settings::ClinicBillingInput;
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    app.clock.set(tue("08:00").parse().unwrap());
+    let input = ClinicBillingInput {
+        legal_name: "Harbour Clinic Pvt Ltd".into(),
+        tax_label: "GSTIN".into(),
+        tax_number: "27AAPFU0939F1ZV".into(),
+        tax_name: "GST".into(),
+        default_tax_bp: Some(1800),
+        currency: "INR".into(),
+        payment_terms_days: Some(7),
+        invoice_prefix: "HC".into(),
+        upi_vpa: "harbour@okaxis".into(),
+        upi_payee_name: "Harbour Clinic".into(),
+        online_payments: false,
+        ..ClinicBillingInput::default()
+    };
+    app.svc.set_clinic_billing(&sys(), f.clinic.id, input).await.unwrap();
+    let (staff_user, token) = app.user_with_token(Role::Staff).await;
+    let staff = app.browser_login(&staff_user).await;
+    let (s, draft) = call(
+        &app,
+        &token,
+        "POST",
+        "/api/v1/invoices",
+        Some(json!({"patient_id": f.patient.id, "clinic_id": f.clinic.id,
+            "lines": [{"description": "Physiotherapy session", "unit_price_minor": 200000}]})),
+    )
+    .await;
+    assert_eq!(s, 201, "{draft}");
+    let id = draft["id"].as_str().unwrap().to_string();
+    let page = format!("/billing/invoices/{id}");
+    let (status, _, body) =
+        staff.post_form(&page, &format!("{page}/issue"), &[("issue_date", ""), ("send", "on")]).await;
+    assert_eq!(status, 303, "{body}");
+
+    // 2,000 + 18 % GST = 2,360 rupees, payable by UPI with the invoice number as reference.
+    let (_, view) = staff.get(&page).await;
+    assert!(view.contains("₹2,360.00"), "rupees with Indian grouping and symbol");
+    assert!(view.contains("upi://pay?pa=harbour%40okaxis") && view.contains("tr=HC-2026-000001"), "{view}");
+    assert!(view.contains("<svg") && view.contains("UPI QR code to pay"), "the QR code with a text alternative");
+    assert!(view.contains("<option value=\"upi\""), "UPI is offered as a payment method");
+    let (_, _, bytes) = download(&staff, &format!("{page}/pdf")).await;
+    let text = pdf_text(&bytes);
+    assert!(text.contains("HC-2026-000001") && text.contains("27AAPFU0939F1ZV"), "{text}");
+    assert!(text.contains("UPI") && text.contains("harbour@okaxis"), "the PDF carries the UPI request: {text}");
+
+    // The email goes out through the queue with the invoice's PDF attached.
+    let (w, mailer) = crate::billing::worker(&app);
+    w.run_until_idle().await;
+    let sent = mailer.sent.lock().unwrap().clone();
+    let mail = sent.iter().find(|m| m.subject.contains("HC-2026-000001")).expect("the invoice was emailed");
+    assert_eq!(mail.to, f.patient.email.clone().unwrap());
+    let pdf = mail.files.iter().find(|a| a.content_type == "application/pdf").expect("a PDF is attached");
+    assert_eq!(pdf.filename, "HC-2026-000001.pdf");
+    let attached = pdf_text(&pdf.bytes);
+    assert!(attached.contains("HC-2026-000001") && attached.contains("2,360.00"), "{attached}");
+
+    // UPI needs the transaction reference; with it, the payment settles the invoice.
+    let pay = |reference: &'static str| {
+        let staff = &staff;
+        let page = page.clone();
+        async move {
+            staff
+                .post_form(
+                    &page,
+                    &format!("{page}/payments"),
+                    &[
+                        ("method", "upi"),
+                        ("amount", "2,360.00"),
+                        ("received_on", ""),
+                        ("reference", reference),
+                        ("note", ""),
+                        ("request_key", ""),
+                    ],
+                )
+                .await
+        }
+    };
+    let (status, _, body) = pay("").await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _, _) = pay("UPI-412233445566").await;
+    assert_eq!(status, 303);
+    let (_, view) = staff.get(&page).await;
+    assert!(view.contains("UPI-412233445566") && view.contains(">Paid<"), "paid with the reference kept");
+    assert!(!view.contains("upi://pay"), "nothing is owed, so no UPI code");
+}
