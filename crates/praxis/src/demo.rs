@@ -8,6 +8,8 @@
 //! status. Everything goes through the same services as the web pages (so the audit log
 //! tells the story), with a clock that the seeder moves through those eight weeks.
 
+mod billing;
+
 use crate::config::ServeArgs;
 use anyhow::{Context, Result};
 use jiff::civil::{Date, Weekday};
@@ -836,6 +838,7 @@ async fn seed_everything(s: &Services, clock: &SeedClock, now: Timestamp) -> Res
     }
     tracing::info!(appointments = booked, "demo appointments booked");
     seed_notes(s, clock, now).await?;
+    billing::seed_billing(s, clock, now, sydney.id, bengaluru.id).await?;
     Ok(())
 }
 
