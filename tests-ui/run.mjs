@@ -334,6 +334,41 @@ scenario("an admin builds an intake form, the patient fills it in and the answer
   await patient.close();
 });
 
+scenario("reception takes a payment on an overdue invoice and the patient sees their invoices", async ({ browser, base }) => {
+  const page = await browser.newPage();
+  await login(page, base, "staff");
+  await page.getByRole("link", { name: "Billing", exact: true }).click();
+  await page.getByLabel("Status").selectOption("overdue");
+  await page.getByRole("button", { name: "Search" }).click();
+  await shot(page, "20-billing-overdue");
+  await page.locator("table.bl-list tbody a").first().click();
+  await page.waitForURL(/\/billing\/invoices\//);
+  assert.match(await page.textContent("h1"), /Invoice [A-Z]+-\d{4}-\d{6}/);
+  // Too much is refused beside the field, and what was typed is kept.
+  await page.getByLabel("Method").selectOption("cash");
+  await page.getByLabel("Amount").fill("99999");
+  await page.getByRole("button", { name: "Record payment" }).click();
+  assert.match(await page.textContent("body"), /Nothing was saved|more than|owing/i);
+  assert.equal(await page.getByLabel("Amount").inputValue(), "99999");
+  await page.getByLabel("Amount").fill("10.00");
+  await page.getByRole("button", { name: "Record payment" }).click();
+  await page.waitForURL(/msg=paid/);
+  assert.match(await page.textContent("body"), /The payment was recorded/);
+  assert.match(await page.textContent("body"), /RCT-\d{4}-\d{6}/);
+  await shot(page, "21-billing-paid-in-part");
+  await page.getByRole("link", { name: "Reports" }).click();
+  assert.ok((await page.locator("svg.chart").count()) >= 1, "the revenue chart is drawn");
+  await shot(page, "22-billing-reports");
+  await page.close();
+
+  const patient = await browser.newPage();
+  await login(patient, base, "patient");
+  await patient.getByRole("link", { name: "Invoices", exact: true }).click();
+  await patient.waitForURL(/\/my\/invoices/);
+  await shot(patient, "23-patient-invoices");
+  await patient.close();
+});
+
 async function main() {
   const server = await startServer();
   const browser = await chromium.launch({

@@ -738,3 +738,72 @@ pub(crate) async fn fresh_referral(app: &TestApp, patient: praxis_domain::Patien
     };
     app.svc.create_referral(&sys(), patient, req).await.unwrap().id.to_string()
 }
+
+#[tokio::test]
+async fn a_typed_line_cannot_bill_another_patients_appointment() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    app.clock.set(tue("08:00").parse().unwrap());
+    let (_, staff) = app.user_with_token(Role::Staff).await;
+    let appt = completed_visit(&app, &f, "10:00").await;
+    let (_, other) = app.patient_user().await;
+    let other_id = other.id;
+    let (s, body) = call(
+        &app,
+        &staff,
+        "POST",
+        "/api/v1/invoices",
+        Some(json!({"patient_id": other_id, "clinic_id": f.clinic.id,
+            "lines": [{"description": "Visit", "unit_price_minor": 1000, "appointment_id": appt}]})),
+    )
+    .await;
+    assert_eq!(s, 422, "{body}");
+    assert!(body.to_string().contains("lines[0].appointment_id"), "{body}");
+    assert_eq!(invoice_count(&app, &staff).await, 0, "nothing was drafted");
+}
+
+#[tokio::test]
+async fn refunds_at_two_clinics_get_distinct_numbers() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    app.clock.set(tue("08:00").parse().unwrap());
+    let second = app.clinic("Second Clinic", "Australia/Sydney").await;
+    let (_, staff) = app.user_with_token(Role::Staff).await;
+    let mut numbers = Vec::new();
+    for clinic in [f.clinic.id, second.id] {
+        let (s, draft) = call(
+            &app,
+            &staff,
+            "POST",
+            "/api/v1/invoices",
+            Some(json!({"patient_id": f.patient.id, "clinic_id": clinic,
+                "lines": [{"description": "Letter", "unit_price_minor": 5000}]})),
+        )
+        .await;
+        assert_eq!(s, 201, "{draft}");
+        let id = draft["id"].as_str().unwrap();
+        call(&app, &staff, "POST", &format!("/api/v1/invoices/{id}/issue"), Some(json!({"send": false}))).await;
+        let (s, pay) = call(
+            &app,
+            &staff,
+            "POST",
+            &format!("/api/v1/invoices/{id}/payments"),
+            Some(json!({"method": "cash", "amount_minor": 1000})),
+        )
+        .await;
+        assert_eq!(s, 201, "{pay}");
+        let pid = pay["id"].as_str().unwrap();
+        let (s, refund) = call(
+            &app,
+            &staff,
+            "POST",
+            &format!("/api/v1/payments/{pid}/refunds"),
+            Some(json!({"amount_minor": 500, "reason": "Goodwill"})),
+        )
+        .await;
+        assert_eq!(s, 201, "{refund}");
+        numbers.push(refund["number"].as_str().unwrap().to_string());
+    }
+    assert_ne!(numbers[0], numbers[1], "each refund has its own number");
+    assert_eq!(numbers, ["RFD-2026-000001", "RFD-2026-000002"], "numbered across the practice, without gaps");
+}

@@ -380,6 +380,13 @@ impl Services {
         }
         let mut requests: Vec<(String, LineRequest)> =
             req.lines.iter().enumerate().map(|(i, l)| (format!("lines[{i}]"), l.clone())).collect();
+        // A typed line may name the appointment it bills (the pages keep it on a draft's
+        // lines): it must be this patient's, at this clinic, like a ticked appointment.
+        for (field, l) in &requests {
+            if let Some(a) = l.appointment_id {
+                self.check_line_appointment(&mut v, &format!("{field}.appointment_id"), billing, patient, a).await?;
+            }
+        }
         let mut provider = req.provider_id;
         let mut appointments = Vec::new();
         for (i, a) in req.appointment_ids.iter().enumerate() {
@@ -434,6 +441,29 @@ impl Services {
             r.position = i as i64 + 1;
         }
         Ok(Drafted { lines: rows, totals, provider, appointments })
+    }
+
+    /// Records why a typed line may not name appointment `id`: it must be this patient's
+    /// and at this clinic (any status: a fee bills a cancelled or missed appointment).
+    async fn check_line_appointment(
+        &self,
+        v: &mut Validation,
+        field: &str,
+        billing: &ClinicBilling,
+        patient: PatientId,
+        id: AppointmentId,
+    ) -> ServiceResult<()> {
+        let Some(a) = praxis_store::appointments::get(self.db(), id).await? else {
+            v.add(field, "unknown", "There is no such appointment.");
+            return Ok(());
+        };
+        let parts = praxis_store::appointments::participants(self.db(), &[a.id]).await?;
+        if !parts.iter().any(|p| p.patient_id == patient.0) {
+            v.add(field, "other_patient", format!("Appointment {} is not this patient's.", a.number));
+        } else if a.clinic_id != billing.clinic_id.0 {
+            v.add(field, "other_clinic", format!("Appointment {} was at another clinic.", a.number));
+        }
+        Ok(())
     }
 
     /// The line an appointment adds (its service at the service's price), or `None` after

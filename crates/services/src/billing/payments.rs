@@ -367,7 +367,9 @@ impl Services {
             .map_err(|e| billing_error("amount", e))?;
         let online = p.method == PaymentMethod::Online.as_str();
         let status = if online && stripe_id.is_none() { "pending" } else { "succeeded" };
-        let number = next_number(tx, "refund", "RFD", p.clinic_id, now, &inv.time_zone).await?;
+        // Refund numbers are unique across the practice (the table's unique key is the
+        // number alone), so their counter is the practice's, not the clinic's.
+        let number = next_number(tx, "refund", "RFD", Uuid::nil(), now, &inv.time_zone).await?;
         let id = RefundId::new();
         payments::insert_refund(
             tx,
