@@ -5,7 +5,7 @@
 //! Lines are rows of repeated fields; a row left empty is ignored and a row whose
 //! description is cleared is removed. The services compute every figure.
 
-use super::invoices::long_date;
+use super::views::long_date;
 use super::{layout, percent, percent_bp};
 use crate::csrf::CsrfToken;
 use crate::extract::PageActor;

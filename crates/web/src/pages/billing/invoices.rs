@@ -2,7 +2,8 @@
 //! to it: issue, void, reissue or discard, take a payment, refund one, the PDF and the
 //! UPI code. A refused action shows the invoice again with the reason beside the form.
 
-use super::{BillingNav, layout, money, percent, status_chip};
+use super::views::{self, LineView, PaymentView, RefundView, long_date};
+use super::{BillingNav, layout, money, status_chip};
 use crate::csrf::CsrfToken;
 use crate::extract::PageActor;
 use crate::pages::form::{Fields, Opt, Reader, Refusal, done, path_id};
@@ -17,7 +18,6 @@ use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 use axum_extra::extract::Form;
-use jiff::civil::Date;
 use praxis_domain::billing::{InvoiceStatus, PaymentMethod};
 use praxis_domain::{ClinicId, Currency, InvoiceId, PatientId, Permission};
 use praxis_services::billing::{Invoice, InvoiceQuery, IssueRequest, PaymentRequest, UpiRequest, VoidRequest};
@@ -211,11 +211,6 @@ async fn list(
     Ok((status_code, page).into_response())
 }
 
-/// "2 March 2027".
-pub(super) fn long_date(d: Date) -> String {
-    d.strftime("%-d %b %Y").to_string()
-}
-
 // ---------------------------------------------------------------------------------------
 // One invoice
 
@@ -249,37 +244,6 @@ struct IssueForm {
     #[serde(default)]
     issue_date: String,
     send: Option<String>,
-}
-
-struct LineView {
-    description: String,
-    date: String,
-    item_number: String,
-    quantity: i64,
-    unit_price: String,
-    discount: String,
-    tax: String,
-    total: String,
-    rebate: String,
-}
-
-struct PaymentView {
-    id: String,
-    receipt: String,
-    method: String,
-    received: String,
-    amount: String,
-    refunded: String,
-    reference: String,
-    refundable: bool,
-}
-
-struct RefundView {
-    number: String,
-    amount: String,
-    reason: String,
-    status: String,
-    created: String,
 }
 
 struct ClaimView {
@@ -343,55 +307,13 @@ async fn invoice_page(
     let zone = st.svc.settings().display_zone.clone();
     let cur = inv.summary.currency.clone();
     let m = |minor: i64| money(minor, &cur);
-    let lines = inv
-        .lines
-        .iter()
-        .map(|l| LineView {
-            description: l.description.clone(),
-            date: l.service_date.map(long_date).unwrap_or_default(),
-            item_number: l.item_number.clone().unwrap_or_default(),
-            quantity: l.quantity,
-            unit_price: m(l.unit_price_minor),
-            discount: if l.amounts.discount_minor == 0 {
-                String::new()
-            } else {
-                format!("−{}", m(l.amounts.discount_minor))
-            },
-            tax: percent(l.tax_rate_bp),
-            total: m(l.amounts.total_minor),
-            rebate: if l.amounts.rebate_minor == 0 { String::new() } else { m(l.amounts.rebate_minor) },
-        })
-        .collect();
+    let lines = views::lines(&inv);
     let can_manage = actor.can(Permission::ManageBilling);
-    let payments = inv
-        .payments
-        .iter()
-        .map(|p| PaymentView {
-            id: p.id.to_string(),
-            receipt: p.receipt_number.clone(),
-            method: p.method_label.clone(),
-            received: crate::pages::fmt_time(p.received_at, &zone),
-            amount: m(p.amount_minor),
-            refunded: if p.refunded_minor == 0 { String::new() } else { m(p.refunded_minor) },
-            reference: p.reference.clone(),
-            refundable: can_manage && p.refundable_minor > 0,
-        })
-        .collect();
-    let refunds = inv
-        .refunds
-        .iter()
-        .map(|r| RefundView {
-            number: r.number.clone(),
-            amount: m(r.amount_minor),
-            reason: r.reason.clone(),
-            status: match r.status.as_str() {
-                "pending" => "Waiting for the card processor".into(),
-                "failed" => format!("Failed: {}", r.failure.clone().unwrap_or_default()),
-                _ => "Refunded".into(),
-            },
-            created: crate::pages::fmt_time(r.created_at, &zone),
-        })
-        .collect();
+    let mut payments = views::payments(&inv, &zone);
+    for p in &mut payments {
+        p.refundable &= can_manage;
+    }
+    let refunds = views::refunds(&inv, &zone, views::Reader::Staff);
     let claims = inv
         .claims
         .iter()
@@ -448,7 +370,7 @@ async fn invoice_page(
         Some(n) => format!("Invoice {n}"),
         None => "Draft invoice".to_string(),
     };
-    let mut layout = layout(actor, csrf, title, &[]);
+    let mut layout = layout(actor, csrf, title, &[]).zone(&zone);
     if !inv.warnings.is_empty() {
         layout = layout.notice("warn", inv.warnings.join(" "));
     }

@@ -14,6 +14,7 @@ mod payments;
 mod portal;
 mod reports;
 mod settings;
+mod views;
 
 use crate::csrf::CsrfToken;
 use crate::pages::Layout;

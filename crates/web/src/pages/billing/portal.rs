@@ -5,11 +5,12 @@
 //! never drafts; anyone else's invoice is simply not found (404), so it is not revealed.
 //! The clinic's people have their own billing pages and are sent there.
 
-use super::{money, percent, status_chip};
+use super::views::{self, LineView, PaymentView, RefundView};
+use super::{money, status_chip};
 use crate::csrf::CsrfToken;
 use crate::extract::PageActor;
 use crate::pages::form::{done, path_id};
-use crate::pages::{Layout, PageResult, Pager, fmt_time};
+use crate::pages::{Layout, PageResult, Pager};
 use crate::state::AppState;
 use askama::Template;
 use askama_web::WebTemplate;
@@ -130,35 +131,6 @@ async fn list(
 // ---------------------------------------------------------------------------------------
 // One invoice
 
-struct LineView {
-    description: String,
-    date: String,
-    quantity: i64,
-    unit_price: String,
-    discount: String,
-    tax: String,
-    tax_rate: String,
-    amount: String,
-    rebate: String,
-}
-
-struct PaymentView {
-    id: String,
-    receipt: String,
-    method: String,
-    received: String,
-    amount: String,
-    refunded: String,
-}
-
-struct RefundView {
-    number: String,
-    created: String,
-    amount: String,
-    reason: String,
-    status: String,
-}
-
 #[derive(Template, WebTemplate)]
 #[template(path = "portal_invoice.html")]
 struct InvoicePage {
@@ -201,52 +173,9 @@ async fn view(
     let zone = clinic_zone(&st, &actor, inv.summary.clinic_id).await;
     let cur = inv.summary.currency.clone();
     let m = |minor: i64| money(minor, &cur);
-    let lines = inv
-        .lines
-        .iter()
-        .map(|l| LineView {
-            description: l.description.clone(),
-            date: l.service_date.map(long_date).unwrap_or_default(),
-            quantity: l.quantity,
-            unit_price: m(l.unit_price_minor),
-            discount: if l.amounts.discount_minor == 0 {
-                String::new()
-            } else {
-                format!("−{}", m(l.amounts.discount_minor))
-            },
-            tax: m(l.amounts.tax_minor),
-            tax_rate: percent(l.tax_rate_bp),
-            amount: m(l.amounts.total_minor),
-            rebate: if l.amounts.rebate_minor == 0 { String::new() } else { m(l.amounts.rebate_minor) },
-        })
-        .collect();
-    let payments = inv
-        .payments
-        .iter()
-        .map(|p| PaymentView {
-            id: p.id.to_string(),
-            receipt: p.receipt_number.clone(),
-            method: p.method_label.clone(),
-            received: fmt_time(p.received_at, &zone),
-            amount: m(p.amount_minor),
-            refunded: if p.refunded_minor == 0 { String::new() } else { m(p.refunded_minor) },
-        })
-        .collect();
-    let refunds = inv
-        .refunds
-        .iter()
-        .map(|r| RefundView {
-            number: r.number.clone(),
-            created: fmt_time(r.created_at, &zone),
-            amount: m(r.amount_minor),
-            reason: r.reason.clone(),
-            status: match r.status.as_str() {
-                "pending" => "On its way back to your card".into(),
-                "failed" => "Could not be refunded — the clinic will contact you".into(),
-                _ => "Refunded".into(),
-            },
-        })
-        .collect();
+    let lines = views::lines(&inv);
+    let payments = views::payments(&inv, &zone);
+    let refunds = views::refunds(&inv, &zone, views::Reader::Patient);
     let t = &inv.totals;
     let mut figures = vec![("Subtotal".to_string(), m(t.subtotal_minor))];
     if t.discount_minor != 0 {
