@@ -1,4 +1,4 @@
-//! The overdue sweep: run by the background worker with the rest of housekeeping, it
+//! The overdue sweep: run with the rest of housekeeping (every 15 s in `praxis serve`), it
 //! marks each clinic's issued invoices past their due date (in the clinic's own zone) as
 //! overdue and emails each patient a reminder once.
 
