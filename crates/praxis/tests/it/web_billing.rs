@@ -235,6 +235,18 @@ async fn a_receptionist_drafts_issues_takes_payment_refunds_and_voids_through_th
     assert!(!list.contains("INV-2026-000001"), "the void invoice owes nothing");
     let (_, list) = staff.get("/billing?status=void").await;
     assert!(list.contains("INV-2026-000001"), "{list}");
+    let (_, list) = staff.get(&format!("/billing?status=void&provider_id={}", f.provider.id)).await;
+    assert!(list.contains("INV-2026-000001"), "filtered by the visit's provider");
+    assert!(list.contains("<option value=\"\">Any provider</option>") || list.contains("Any provider"));
+    let (other_provider, _) = app.provider(&[f.clinic.id], &[f.service.id]).await;
+    let as_other = praxis_services::Actor {
+        user_id: Some(other_provider.id),
+        roles: praxis_domain::Roles::of(&[Role::Provider]),
+        ..sys()
+    };
+    let other = app.svc.my_provider(&as_other).await.unwrap().unwrap();
+    let (_, list) = staff.get(&format!("/billing?status=void&provider_id={}", other.id)).await;
+    assert!(!list.contains("INV-2026-000001"), "another provider's filter leaves it out");
     let (status, list) = staff.get("/billing?from=yesterday").await;
     assert_eq!(status, 422);
     assert!(list.contains("Give a date like"));
@@ -357,7 +369,8 @@ async fn claims_reports_and_settings_pages_follow_the_payer_and_refuse_bad_input
     // Reports: the chart (with its text alternative) and the table, and the CSVs.
     let (status, reports) = staff.get("/billing/reports?from=2026-03-01&until=2026-03-31").await;
     assert_eq!(status, 200, "{reports}");
-    assert!(reports.contains("<svg") && reports.contains("<title"), "a chart with a title");
+    assert!(reports.matches("<svg").count() >= 3, "revenue, payments and tax charts: {reports}");
+    assert!(reports.contains("<title id=\"ch-revenue-per-month-aud-t\""), "each chart has its own title id");
     assert!(reports.contains("$120.00"), "the visit's revenue before tax (GST-free now)");
     let (status, kind, body) = download(&staff, "/billing/reports/revenue.csv?from=2026-03-01&until=2026-03-31").await;
     assert_eq!(status, 200);

@@ -20,6 +20,17 @@ pub fn esc(s: &str) -> String {
     out
 }
 
+/// An id for a chart's title and description, from its title, so several charts on one
+/// page keep their ids apart ("Revenue per month (AUD)" → "ch-revenue-per-month-aud").
+fn chart_id(title: &str) -> String {
+    let mut id = String::from("ch");
+    for word in title.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()) {
+        id.push('-');
+        id.push_str(&word.to_ascii_lowercase());
+    }
+    id
+}
+
 /// One series of a stacked bar chart: a name, a fill colour and a pattern class (so the
 /// series differ by more than colour) and one value per bar.
 pub struct Series<'a> {
@@ -40,10 +51,11 @@ pub fn stacked_bars(title: &str, desc: &str, labels: &[String], series: &[Series
     let max = totals.iter().copied().max().unwrap_or(0).max(1);
     let step = (w - left) / n as f64;
     let bar = (step * 0.7).max(2.0);
+    let key = chart_id(title);
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-labelledby="c-t c-d" xmlns="http://www.w3.org/2000/svg"><title id="c-t">{}</title><desc id="c-d">{}</desc>"#,
+        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-labelledby="{key}-t {key}-d" xmlns="http://www.w3.org/2000/svg"><title id="{key}-t">{}</title><desc id="{key}-d">{}</desc>"#,
         esc(title),
         esc(desc)
     );
@@ -99,10 +111,11 @@ pub fn percent_bars(title: &str, desc: &str, rows: &[(String, i64, String)]) -> 
     let (w, left, right) = (480.0_f64, 140.0, 64.0);
     let h = (rows.len().max(1) as f64) * row_h + 8.0;
     let plot_w = w - left - right;
+    let key = chart_id(title);
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-labelledby="p-t p-d" xmlns="http://www.w3.org/2000/svg"><title id="p-t">{}</title><desc id="p-d">{}</desc>"#,
+        r#"<svg class="chart" viewBox="0 0 {w} {h}" role="img" aria-labelledby="{key}-t {key}-d" xmlns="http://www.w3.org/2000/svg"><title id="{key}-t">{}</title><desc id="{key}-d">{}</desc>"#,
         esc(title),
         esc(desc)
     );
@@ -134,6 +147,14 @@ pub fn percent_bars(title: &str, desc: &str, rows: &[(String, i64, String)]) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn two_charts_have_different_ids() {
+        assert_eq!(chart_id("Revenue per month (AUD)"), "ch-revenue-per-month-aud");
+        let a = percent_bars("Owing by age", "d", &[]);
+        let b = percent_bars("Payments by method", "d", &[]);
+        assert!(a.contains("id=\"ch-owing-by-age-t\"") && b.contains("id=\"ch-payments-by-method-t\""));
+    }
 
     #[test]
     fn names_are_escaped() {

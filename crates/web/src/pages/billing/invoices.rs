@@ -19,7 +19,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use axum_extra::extract::Form;
 use praxis_domain::billing::{InvoiceStatus, PaymentMethod};
-use praxis_domain::{ClinicId, Currency, InvoiceId, PatientId, Permission};
+use praxis_domain::{ClinicId, Currency, InvoiceId, PatientId, Permission, ProviderId};
 use praxis_services::billing::{Invoice, InvoiceQuery, IssueRequest, PaymentRequest, UpiRequest, VoidRequest};
 use praxis_services::{Actor, ServiceError};
 use serde::Deserialize;
@@ -51,6 +51,8 @@ struct ListQuery {
     clinic_id: String,
     #[serde(default)]
     patient_id: String,
+    #[serde(default)]
+    provider_id: String,
     #[serde(default)]
     from: String,
     #[serde(default)]
@@ -92,6 +94,7 @@ struct ListPage {
     f: ListQuery,
     statuses: Vec<Opt>,
     clinics: Vec<Opt>,
+    providers: Vec<Opt>,
     patient_name: Option<String>,
     rows: Vec<InvoiceRow>,
     pager: Pager,
@@ -114,6 +117,7 @@ async fn list(
     let until = read.date("until", &f.until);
     let clinic_id = read.id::<ClinicId>("clinic_id", &f.clinic_id);
     let patient_id = read.id::<PatientId>("patient_id", &f.patient_id);
+    let provider_id = read.id::<ProviderId>("provider_id", &f.provider_id);
     let status = match f.status.as_str() {
         "open" => "issued,partially_paid,overdue".to_string(),
         s if STATUS_CHOICES.iter().any(|(v, _)| *v == s) => s.to_string(),
@@ -126,6 +130,7 @@ async fn list(
         status: Some(status),
         clinic_id,
         patient_id,
+        provider_id,
         from,
         until,
         q: Some(f.q.trim().to_string()).filter(|s| !s.is_empty()),
@@ -141,7 +146,7 @@ async fn list(
         Ok(p) => (Some(p), Fields::default(), StatusCode::OK),
         Err(e) => {
             let r = Refusal::of(e)?;
-            (None, Fields::new(r.errors, &["q", "status", "clinic_id", "from", "until"]), r.status)
+            (None, Fields::new(r.errors, &["q", "status", "clinic_id", "provider_id", "from", "until"]), r.status)
         }
     };
     let zone = st.svc.settings().display_zone.clone();
@@ -172,6 +177,17 @@ async fn list(
     clinics.extend(
         clinics_list.iter().map(|c| Opt::new(c.id.to_string(), c.name.clone(), c.id.to_string() == f.clinic_id)),
     );
+    // Providers see only their own work, so only the clinic's people get this filter.
+    let providers = if actor.can(Permission::ManageBilling) {
+        let mut opts = vec![Opt::new("", "Any provider", f.provider_id.is_empty())];
+        opts.extend(st.svc.list_providers(&actor).await?.into_iter().map(|p| {
+            let selected = p.id.to_string() == f.provider_id;
+            Opt::new(p.id.to_string(), p.name, selected)
+        }));
+        opts
+    } else {
+        Vec::new()
+    };
     let statuses = STATUS_CHOICES.iter().map(|(v, l)| Opt::new(*v, *l, f.status == *v)).collect();
     let patient_name = match patient_id {
         Some(p) if actor.can(Permission::ManagePatients) => {
@@ -186,6 +202,7 @@ async fn list(
             ("status", &f.status),
             ("clinic_id", &f.clinic_id),
             ("patient_id", &f.patient_id),
+            ("provider_id", &f.provider_id),
             ("from", &f.from),
             ("until", &f.until)
         ])
@@ -201,6 +218,7 @@ async fn list(
         tabs: BillingNav::new(&actor, "invoices"),
         statuses,
         clinics,
+        providers,
         patient_name,
         rows,
         pager: Pager { page: page_no, per_page: 50, total, base },

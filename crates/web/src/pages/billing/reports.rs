@@ -86,7 +86,9 @@ struct ReportsPage {
     aged_chart: String,
     aged: Table,
     aged_as_of: String,
+    payments_chart: String,
     payments: Table,
+    tax_chart: String,
     tax: Table,
     csv: String,
 }
@@ -125,7 +127,9 @@ async fn page(
         aged_chart: String::new(),
         aged: Table { head: vec![], rows: vec![], numbers_from: 0 },
         aged_as_of: String::new(),
+        payments_chart: String::new(),
         payments: Table { head: vec![], rows: vec![], numbers_from: 0 },
+        tax_chart: String::new(),
         tax: Table { head: vec![], rows: vec![], numbers_from: 0 },
         csv: f.query_string(),
         f,
@@ -227,6 +231,21 @@ async fn fill(st: &AppState, actor: &Actor, q: &ReportQuery, out: &mut ReportsPa
             .collect(),
         numbers_from: 1,
     };
+    // The share of each method in the main currency's net takings.
+    if let Some(main) = payments.rows.iter().max_by_key(|r| r.net_minor).map(|r| r.currency.clone()) {
+        let rows: Vec<_> = payments.rows.iter().filter(|r| r.currency == main).collect();
+        let all: i64 = rows.iter().map(|r| r.net_minor.max(0)).sum();
+        if all > 0 {
+            let fills = ["#2f6fb3", "#2e7d4f", "#b7791f", "#6b46c1", "#c05621", "#566173"];
+            let bars: Vec<(String, i64, String)> = rows
+                .iter()
+                .zip(fills.iter().cycle())
+                .map(|(r, fill)| (r.label.clone(), r.net_minor.max(0) * 1000 / all, fill.to_string()))
+                .collect();
+            let desc = format!("Share of net takings in {main} by payment method; the table has the amounts.");
+            out.payments_chart = percent_bars(&format!("Payments by method ({main})"), &desc, &bars);
+        }
+    }
     let tax = st.svc.tax_report(actor, q).await?;
     out.tax = Table {
         head: vec!["Month", "Rate", "Before tax", "Tax"],
@@ -244,6 +263,20 @@ async fn fill(st: &AppState, actor: &Actor, q: &ReportQuery, out: &mut ReportsPa
             .collect(),
         numbers_from: 2,
     };
+    if let Some(main) = tax.totals.iter().max_by_key(|t| t.amount_minor).map(|t| t.currency.clone()) {
+        let mut months: Vec<String> = tax.rows.iter().filter(|r| r.currency == main).map(|r| r.month.clone()).collect();
+        months.dedup();
+        let per_month = |m: &String| {
+            tax.rows.iter().filter(|r| r.currency == main && &r.month == m).map(|r| r.tax_minor).sum::<i64>()
+        };
+        let series = [Series {
+            name: "Tax",
+            fill: "#2f6fb3",
+            values: months.iter().map(|m| major(per_month(m), &main)).collect(),
+        }];
+        let desc = format!("Tax collected per month in {main}; the table has the figures by rate.");
+        out.tax_chart = stacked_bars(&format!("Tax collected per month ({main})"), &desc, &months, &series);
+    }
     Ok(())
 }
 
