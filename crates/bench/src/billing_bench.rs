@@ -246,12 +246,9 @@ async fn seed_copies(url: &str, db: Backend, target: usize) -> Result<(i64, i64)
             "date(t.issue_date, '-' || (s.n % 365) || ' days', '+14 days')",
             "randomblob(16)",
         ),
-        Backend::Postgres => (
-            "gen_random_uuid()",
-            "t.issue_date - (s.n % 365)",
-            "t.issue_date - (s.n % 365) + 14",
-            "gen_random_uuid()",
-        ),
+        Backend::Postgres => {
+            ("gen_random_uuid()", "t.issue_date - (s.n % 365)", "t.issue_date - (s.n % 365) + 14", "gen_random_uuid()")
+        }
     };
     let copy_invoices = |from: usize, to: usize| {
         format!(
@@ -282,7 +279,8 @@ async fn seed_copies(url: &str, db: Backend, target: usize) -> Result<(i64, i64)
     macro_rules! run {
         ($conn:expr) => {{
             let mut c = $conn;
-            let have: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM invoices").fetch_one(&mut c).await?;
+            let have: i64 =
+                sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM invoices").fetch_one(&mut c).await?;
             let mut next = 1usize;
             let mut remaining = target.saturating_sub(have as usize);
             while remaining > 0 {
@@ -295,9 +293,13 @@ async fn seed_copies(url: &str, db: Backend, target: usize) -> Result<(i64, i64)
                 next += n;
                 remaining -= n;
             }
-            sqlx::raw_sql(sqlx::AssertSqlSafe(if db == Backend::Sqlite { "ANALYZE" } else { "ANALYZE invoices; ANALYZE invoice_lines" }))
-                .execute(&mut c)
-                .await?;
+            sqlx::raw_sql(sqlx::AssertSqlSafe(if db == Backend::Sqlite {
+                "ANALYZE"
+            } else {
+                "ANALYZE invoices; ANALYZE invoice_lines"
+            }))
+            .execute(&mut c)
+            .await?;
             let (all, open): (i64, i64) = sqlx::query_as(counts).fetch_one(&mut c).await?;
             Ok((all, open))
         }};

@@ -5,6 +5,7 @@
 //! same decisions run inside a database transaction in the services layer.
 #![forbid(unsafe_code)]
 
+pub mod backups;
 pub mod billing;
 pub mod documents;
 pub mod forms;

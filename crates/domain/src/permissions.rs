@@ -205,6 +205,9 @@ pub enum Permission {
     ManageBillingSettings,
     /// Record and change referrals and funded plans.
     ManageReferrals,
+    /// Back up, verify, download and schedule backups; see operational alerts and the
+    /// system's health.
+    ManageBackups,
 }
 
 impl Permission {
@@ -236,6 +239,7 @@ impl Permission {
         Permission::ViewBillingReports,
         Permission::ManageBillingSettings,
         Permission::ManageReferrals,
+        Permission::ManageBackups,
     ];
 }
 
@@ -284,6 +288,8 @@ pub fn grant(role: Role, p: Permission) -> Option<Scope> {
         (ManageBillingSettings, _) => None,
         (ManageReferrals, Admin | Staff | Provider) => Some(All),
         (ManageReferrals, Patient) => None,
+        (ManageBackups, Admin) => Some(All),
+        (ManageBackups, _) => None,
     }
 }
 

@@ -43,6 +43,11 @@ pub enum Command {
     /// Manage the keys that seal clinical content.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Write, verify and list backups (the same as Administration → Backups).
+    #[command(subcommand)]
+    Backup(crate::backup::BackupCommand),
+    /// Restore a backup into a new folder, or onto an empty PostgreSQL database.
+    Restore(crate::backup::RestoreArgs),
 }
 
 /// Key commands.
@@ -140,6 +145,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let svc = server::open(&g, args.public_url.clone()).await?;
             crate::notify::run_worker(&g, svc).await?;
         }
+        Command::Backup(cmd) => return crate::backup::run(&g, cmd).await,
+        Command::Restore(args) => return crate::backup::restore(&g, args).await,
         Command::Migrate => {
             server::open(&g, None).await?;
             println!("Migrations applied to {}.", g.database_label());

@@ -14,6 +14,11 @@ pub struct Global {
     #[arg(long, global = true, env = "PRAXIS_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
 
+    /// Where backups are written. Default: <data-dir>/backups. Put it on another disk
+    /// where you can; the schedule can also copy each good backup to a second folder.
+    #[arg(long, global = true, env = "PRAXIS_BACKUP_DIR")]
+    pub backup_dir: Option<PathBuf>,
+
     /// Database URL. Unset: SQLite at <data-dir>/praxis.db. `postgres://user:pass@host/db`
     /// selects PostgreSQL. Never printed.
     #[arg(long, global = true, env = "PRAXIS_DATABASE_URL", hide_env_values = true)]

@@ -1,6 +1,7 @@
 //! `praxis`: the one binary. Run `praxis --help` for the commands.
 #![forbid(unsafe_code)]
 
+mod backup;
 mod cli;
 mod config;
 mod demo;

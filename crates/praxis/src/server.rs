@@ -24,6 +24,7 @@ pub async fn open(g: &Global, public_url: Option<String>) -> Result<Services> {
         display_zone: g.zone()?,
         keys: Arc::new(g.key_ring()?),
         data_dir: g.data_dir.clone(),
+        backup_dir: g.backup_dir.clone(),
         ..Settings::default()
     };
     if let Some(u) = public_url {
@@ -50,6 +51,7 @@ pub async fn serve(svc: Services, args: &ServeArgs, worker: Option<praxis_worker
         WebConfig { secure_cookies: args.secure_cookies, trust_proxy: args.trust_proxy, ..WebConfig::default() };
     let db = svc.db().clone();
     praxis_web::metrics::handle();
+    svc.ensure_backup_schedule().await.context("saving the default backup schedule")?;
     let housekeeping = tokio::spawn(housekeeping(svc.clone()));
     tracing::info!(%addr, ms = started.elapsed().as_millis() as u64, "Praxis is listening on http://{addr}");
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -88,8 +90,8 @@ pub async fn shutdown_signal() {
     tracing::info!("signal received: finishing requests in flight");
 }
 
-/// Lets lapsed holds expire, passes lapsed waiting-list offers on and offers freed time,
-/// every 15 seconds. Every step is idempotent and claims its rows, so any number of
+/// Lets lapsed holds expire, passes lapsed waiting-list offers on, offers freed time,
+/// queues the next scheduled backup and watches backup age, every 15 seconds. Every step is idempotent and claims its rows, so any number of
 /// instances may run it.
 async fn housekeeping(svc: praxis_services::Services) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(15));
@@ -98,6 +100,9 @@ async fn housekeeping(svc: praxis_services::Services) {
         tick.tick().await;
         if let Err(e) = svc.run_housekeeping().await {
             tracing::warn!(error = %e, "housekeeping failed; will retry");
+        }
+        if let Err(e) = svc.backup_housekeeping().await {
+            tracing::warn!(error = %e, "backup housekeeping failed; will retry");
         }
     }
 }

@@ -30,6 +30,9 @@ pub struct Actor {
     pub session_id: Option<SessionId>,
     /// Request details for audit rows.
     pub ctx: RequestContext,
+    /// An operational alert for an administrator to see on every page (a failed backup,
+    /// no recent good backup), filled in by the web layer for administrators.
+    pub attention: Option<String>,
 }
 
 impl Actor {
@@ -43,12 +46,21 @@ impl Actor {
             roles: Roles::of(&[Role::Admin]),
             session_id: None,
             ctx: RequestContext::default(),
+            attention: None,
         }
     }
 
     /// Someone not logged in (a failed login attempt); no rights at all.
     pub fn anonymous(label: &str, ctx: RequestContext) -> Self {
-        Actor { user_id: None, label: label.into(), name: label.into(), roles: Roles::default(), session_id: None, ctx }
+        Actor {
+            user_id: None,
+            label: label.into(),
+            name: label.into(),
+            roles: Roles::default(),
+            session_id: None,
+            ctx,
+            attention: None,
+        }
     }
 
     /// The scope of `p` for this actor, or 403.

@@ -158,6 +158,7 @@ impl Services {
             roles: user.roles,
             session_id: Some(session_id),
             ctx: ctx.clone(),
+            attention: None,
         };
         tx.audit(self.audit_entry(
             &actor,
@@ -200,6 +201,7 @@ impl Services {
             roles,
             session_id: Some(session_id),
             ctx,
+            attention: None,
         })
     }
 

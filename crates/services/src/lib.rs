@@ -16,6 +16,7 @@ mod settings;
 pub mod audit;
 pub mod auth;
 pub mod availability;
+pub mod backups;
 pub mod billing;
 pub mod catalog;
 pub mod clinical;

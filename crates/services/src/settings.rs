@@ -76,6 +76,8 @@ pub struct Settings {
     pub max_upload_bytes: u64,
     /// The card-payment provider (Stripe), when configured; none: no online payment.
     pub payment_gateway: Option<std::sync::Arc<dyn crate::billing::PaymentGateway>>,
+    /// Where backups are written (default: `<data dir>/backups`).
+    pub backup_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for Settings {
@@ -98,6 +100,7 @@ impl Default for Settings {
             data_dir: std::path::PathBuf::from("./data"),
             max_upload_bytes: 20 * 1024 * 1024,
             payment_gateway: None,
+            backup_dir: None,
         }
     }
 }

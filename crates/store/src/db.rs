@@ -50,6 +50,8 @@ impl DbOptions {
 pub struct Db {
     pools: Pools,
     reads: Arc<AtomicU64>,
+    /// The URL it was opened with (for backups: the file, or pg_dump's connection).
+    url: Arc<str>,
 }
 
 #[derive(Clone, Debug)]
@@ -68,6 +70,11 @@ enum Pools {
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// The newest schema version (migration) this build knows; both backends have the same.
+pub fn latest_schema_version() -> i64 {
+    SQLITE_MIGRATIONS.iter().map(|m| m.version).max().unwrap_or(0)
+}
+
 /// True when `url` selects PostgreSQL.
 pub fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
@@ -84,7 +91,7 @@ impl Db {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(connect)
                 .await?;
-            return Ok(Db { pools: Pools::Postgres(pool), reads: Arc::default() });
+            return Ok(Db { pools: Pools::Postgres(pool), reads: Arc::default(), url: opts.url.as_str().into() });
         }
         let path = opts.url.strip_prefix("sqlite://").or_else(|| opts.url.strip_prefix("sqlite:")).unwrap_or(&opts.url);
         let path = path.split('?').next().unwrap_or(path);
@@ -113,7 +120,26 @@ impl Db {
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(base.read_only(true))
             .await?;
-        Ok(Db { pools: Pools::Sqlite { read, write }, reads: Arc::default() })
+        Ok(Db { pools: Pools::Sqlite { read, write }, reads: Arc::default(), url: path.into() })
+    }
+
+    /// The URL it was opened with (for SQLite: the file's path). May hold a password:
+    /// never log it.
+    pub fn connection_url(&self) -> &str {
+        &self.url
+    }
+
+    /// The SQLite file, on SQLite.
+    pub(crate) fn sqlite_path(&self) -> Option<&str> {
+        matches!(self.pools, Pools::Sqlite { .. }).then_some(&*self.url)
+    }
+
+    /// The PostgreSQL pool and its URL, on PostgreSQL.
+    pub(crate) fn postgres(&self) -> Option<(&PgPool, &str)> {
+        match &self.pools {
+            Pools::Postgres(p) => Some((p, &self.url)),
+            Pools::Sqlite { .. } => None,
+        }
     }
 
     /// Which engine this is.

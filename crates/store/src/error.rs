@@ -26,6 +26,14 @@ pub enum StoreError {
     /// Anything else from the driver: connection lost, pool timeout, syntax error.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
+    /// A program Praxis drives (pg_dump, pg_restore) or an engine-level copy failed.
+    #[error("{detail}")]
+    External {
+        /// Which program or step.
+        tool: &'static str,
+        /// What it said.
+        detail: String,
+    },
     /// Running migrations failed.
     #[error("migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),

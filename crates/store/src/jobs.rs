@@ -170,6 +170,22 @@ pub async fn fail(
     Ok(n == 1)
 }
 
+/// Extends a long job's lease while its claim still holds it (a backup outlasts the
+/// usual lease). Its own short transaction. Returns whether it did.
+pub async fn extend_lease(db: &Db, id: Uuid, claim: &str, until: Timestamp) -> StoreResult<bool> {
+    let mut tx = db.begin().await?;
+    let n = tx
+        .execute(
+            sql("UPDATE jobs SET locked_until = $3 WHERE id = $1 AND status = 'running' AND locked_by = $2")
+                .bind(id)
+                .bind(claim)
+                .bind(until),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(n == 1)
+}
+
 /// Gives a claimed job back without counting the attempt (graceful shutdown, or a message
 /// that must wait, e.g. for the end of a patient's quiet hours): pending again at `run_at`.
 pub async fn release(tx: &mut Tx, id: Uuid, claim: &str, run_at: Timestamp, now: Timestamp) -> StoreResult<bool> {

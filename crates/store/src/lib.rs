@@ -14,6 +14,7 @@ mod error;
 pub mod appointments;
 pub mod audit;
 pub mod availability;
+pub mod backups;
 pub mod billing;
 pub mod catalog;
 pub mod clinical;
@@ -29,6 +30,7 @@ pub mod users;
 pub mod waitlist;
 
 pub use codec::{DbDate, DbTime};
+pub use db::latest_schema_version;
 pub use db::{
     Arg, Backend, Db, DbOptions, Query, Record, Tx, Where, dynamic_sql, is_postgres_url, like_contains, like_prefix,
     sql,

@@ -83,7 +83,10 @@ impl FromRequestParts<AppState> for PageActor {
         };
         let Some(token) = token else { return Err(to_login()) };
         match state.svc.authenticate(&token, ctx).await {
-            Ok(a) => Ok(PageActor(a)),
+            Ok(mut a) => {
+                a.attention = state.svc.alert_banner(&a).await.unwrap_or_default();
+                Ok(PageActor(a))
+            }
             Err(praxis_services::ServiceError::Unauthenticated) => Err(to_login()),
             Err(e) => Err(crate::pages::error_page(Problem::from(e).status(), None)),
         }

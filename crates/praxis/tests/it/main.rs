@@ -5,6 +5,7 @@
 
 mod audit;
 mod auth;
+mod backups;
 mod billing;
 mod billing_online;
 mod cli;

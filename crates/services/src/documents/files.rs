@@ -95,20 +95,33 @@ pub struct FileOpener {
 impl FileOpener {
     /// Reads the header from `r` and finds the key.
     pub async fn read_header<R: AsyncRead + Unpin>(ring: &KeyRing, r: &mut R) -> io::Result<FileOpener> {
-        let bad = |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("stored file: {what}"));
         let mut magic = [0u8; 5];
         r.read_exact(&mut magic).await?;
-        if &magic[..4] != MAGIC {
-            return Err(bad("not a Praxis file"));
-        }
+        check_magic(&magic)?;
         let mut id = vec![0u8; usize::from(magic[4])];
         r.read_exact(&mut id).await?;
-        let key_id = String::from_utf8(id).map_err(|_| bad("key id"))?;
         let mut rest = [0u8; 20];
         r.read_exact(&mut rest).await?;
+        Self::from_header(ring, id, rest)
+    }
+
+    /// [`FileOpener::read_header`] for blocking readers (backups, in `spawn_blocking`).
+    pub fn read_header_blocking<R: std::io::Read>(ring: &KeyRing, r: &mut R) -> io::Result<FileOpener> {
+        let mut magic = [0u8; 5];
+        r.read_exact(&mut magic)?;
+        check_magic(&magic)?;
+        let mut id = vec![0u8; usize::from(magic[4])];
+        r.read_exact(&mut id)?;
+        let mut rest = [0u8; 20];
+        r.read_exact(&mut rest)?;
+        Self::from_header(ring, id, rest)
+    }
+
+    fn from_header(ring: &KeyRing, id: Vec<u8>, rest: [u8; 20]) -> io::Result<FileOpener> {
+        let key_id = String::from_utf8(id).map_err(|_| bad_header("key id"))?;
         let chunk = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
         if chunk == 0 || chunk > 16 * 1024 * 1024 {
-            return Err(bad("chunk size"));
+            return Err(bad_header("chunk size"));
         }
         let mut prefix = [0u8; 16];
         prefix.copy_from_slice(&rest[4..]);
@@ -136,6 +149,14 @@ impl FileOpener {
         self.index += 1;
         Ok(plain)
     }
+}
+
+fn bad_header(what: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("stored file: {what}"))
+}
+
+fn check_magic(magic: &[u8; 5]) -> io::Result<()> {
+    if &magic[..4] == MAGIC { Ok(()) } else { Err(bad_header("not a Praxis file")) }
 }
 
 /// Reads until `buf` holds `n` bytes or the input ends.

@@ -93,6 +93,7 @@ impl Services {
                 self.process_payment_job(c).await
             }
             crate::billing::automatic::BILLING_JOB => self.process_billing_job(c).await,
+            crate::backups::BACKUP_JOB => self.process_backup_job(c).await,
             other => self.record_dead_job(c, &format!("unknown job kind {other:?}")).await,
         }
     }
@@ -407,10 +408,27 @@ impl Services {
                 format!("The {} job {} failed and will not be retried.\n\nReason: {reason}", c.job.kind, c.job.id),
             ),
         };
-        let data = MessageData { subject: Some(subject), body: Some(body), ..Default::default() };
+        let key = format!("message_dead:{}", c.job.id);
+        praxis_store::backups::alerts::open(tx, &key, "message_dead", &subject, now).await?;
+        metrics::counter!("praxis_alerts_total", "kind" => "message_dead").increment(1);
+        self.email_admins(tx, admins, &format!("alert:{}", c.job.id), &subject, &body, now).await
+    }
+
+    /// Queues one alert email to each administrator (in the caller's transaction); the
+    /// key makes a second call for the same incident a no-op.
+    pub(crate) async fn email_admins(
+        &self,
+        tx: &mut praxis_store::Tx,
+        admins: &[String],
+        key: &str,
+        subject: &str,
+        body: &str,
+        now: Timestamp,
+    ) -> ServiceResult<()> {
+        let data = MessageData { subject: Some(subject.into()), body: Some(body.into()), ..Default::default() };
         let data = serde_json::to_string(&data).map_err(|e| ServiceError::Internal(e.to_string()))?;
         if admins.is_empty() {
-            tracing::error!(job = %c.job.id, "no active administrator to alert about a dead job");
+            tracing::error!(%key, "no active administrator to alert");
         }
         for admin in admins {
             self.enqueue_message(
@@ -422,7 +440,7 @@ impl Services {
                     patient_id: None,
                     appointment_id: None,
                     data: data.clone(),
-                    key: format!("alert:{}:{admin}", c.job.id),
+                    key: format!("{key}:{admin}"),
                     run_at: now,
                 },
                 now,

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backups;
 pub mod billing;
 pub mod catalog;
 pub mod documents;
@@ -43,6 +44,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "documents", description = "Patient documents: upload, details, download (who sees what depends on the access level)"),
         (name = "forms", description = "Intake questionnaires, their assignment to patients and the answers"),
         (name = "messages", description = "Email and SMS sent to patients: status, retry, cancel, preferences"),
+        (name = "operations", description = "Backups, their schedule and verification, and operational alerts (administrators)"),
         (name = "billing", description = "Invoices, payments, refunds, claims, referrals, reports and Stripe's webhook (money in minor units)"),
     )
 )]
@@ -73,6 +75,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(documents::router())
         .merge(forms::router())
         .merge(billing::router())
+        .merge(backups::router())
 }
 
 /// The OpenAPI document.

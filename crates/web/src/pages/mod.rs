@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod backups;
 mod billing;
 mod calendar;
 mod charts;
@@ -41,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(home::router())
         .merge(profile::router())
         .merge(admin::router())
+        .merge(backups::router())
         .merge(calendar::router())
         .merge(setup::router())
         .merge(billing::router())
@@ -118,6 +120,8 @@ pub struct Layout {
     pub notice: Option<Notice>,
     /// Which zone times on the page are in, when it shows times.
     pub zone_label: Option<String>,
+    /// An operational alert for administrators (shown on every page until resolved).
+    pub attention: Option<String>,
 }
 
 /// The sections of the navigation and who sees them (mirrors the permission matrix).
@@ -141,6 +145,7 @@ const SECTIONS: &[(&str, &str, fn(&Actor) -> bool)] = &[
     ("Setup", "/setup", |a| a.can(Permission::ManageCatalog) || a.can(Permission::ManageAvailability)),
     ("Users", "/admin/users", |a| a.can(Permission::ManageUsers)),
     ("Audit log", "/admin/audit", |a| a.can(Permission::ViewAuditLog)),
+    ("Backups", "/admin/backups", |a| a.can(Permission::ManageBackups)),
     ("Profile", "/profile", |a| a.can(Permission::ManageOwnAccount)),
 ];
 
@@ -161,6 +166,7 @@ impl Layout {
             csrf: csrf.0.clone(),
             notice: None,
             zone_label: None,
+            attention: actor.attention.clone(),
         }
     }
 
@@ -174,6 +180,7 @@ impl Layout {
             csrf: csrf.map(|c| c.0.clone()).unwrap_or_default(),
             notice: None,
             zone_label: None,
+            attention: None,
         }
     }
 

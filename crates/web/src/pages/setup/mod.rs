@@ -25,8 +25,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Extension, Router};
 use jiff::civil::Date;
-use praxis_domain::permissions::Scope;
 use praxis_domain::Permission;
+use praxis_domain::permissions::Scope;
 use praxis_services::Actor;
 
 pub(super) fn router() -> Router<AppState> {
@@ -47,7 +47,6 @@ fn layout(actor: &Actor, csrf: &CsrfToken, title: impl Into<String>, trail: &[(&
     Layout::new(actor, csrf, title, "/setup").crumbs(&crumbs)
 }
 
-
 /// "Mon 2 Mar 2026".
 fn fmt_date(d: Date) -> String {
     d.strftime("%a %-d %b %Y").to_string()
@@ -63,7 +62,6 @@ fn fmt_range(from: Date, until: Date) -> String {
         format!("{} – {}", fmt_date(from), fmt_date(until))
     }
 }
-
 
 struct HubCard {
     title: String,

@@ -1,10 +1,10 @@
 //! Providers: the list, a new profile for an account with the provider role, and the
 //! profile form (where they work, their specialties and the services they offer).
 
-use crate::pages::money::{format_major, parse_major};
 use super::{Fields, Opt, Reader, Refusal, done, layout, path_id};
 use crate::csrf::CsrfToken;
 use crate::extract::PageActor;
+use crate::pages::money::{format_major, parse_major};
 use crate::pages::{Layout, PageError, PageResult};
 use crate::state::AppState;
 use askama::Template;

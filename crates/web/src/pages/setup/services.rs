@@ -1,10 +1,10 @@
 //! Services (appointment types): the list and the new/edit form with every rule a
 //! service has. Prices are typed in major units ("120.50") and stored in minor units.
 
-use crate::pages::money::{format_major, parse_major};
 use super::{Fields, Opt, Reader, Refusal, done, layout, path_id};
 use crate::csrf::CsrfToken;
 use crate::extract::PageActor;
+use crate::pages::money::{format_major, parse_major};
 use crate::pages::{Layout, PageError, PageResult};
 use crate::state::AppState;
 use askama::Template;
