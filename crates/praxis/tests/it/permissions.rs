@@ -41,6 +41,21 @@ fn api_table() -> Vec<(&'static str, &'static str, serde_json::Value, &'static [
         ("POST", "/api/v1/users/{id}/activate", json!({}), ADMIN),
         ("POST", "/api/v1/users/{id}/reset-password", json!({}), ADMIN),
         ("GET", "/api/v1/audit", json!(null), ADMIN),
+        ("GET", "/api/v1/backups", json!(null), ADMIN),
+        ("POST", "/api/v1/backups", json!({"kind": "database"}), ADMIN),
+        ("GET", "/api/v1/backups/schedule", json!(null), ADMIN),
+        (
+            "PUT",
+            "/api/v1/backups/schedule",
+            json!({"enabled": true, "kind": "full", "run_at": "02:00", "time_zone": "Australia/Sydney",
+                   "keep_daily": 7, "keep_weekly": 4, "keep_monthly": 12}),
+            ADMIN,
+        ),
+        ("GET", "/api/v1/backups/{id}", json!(null), ADMIN),
+        ("POST", "/api/v1/backups/{id}/verify", json!({}), ADMIN),
+        ("GET", "/api/v1/backups/{id}/files/{name}", json!(null), ADMIN),
+        ("GET", "/api/v1/alerts", json!(null), ADMIN),
+        ("DELETE", "/api/v1/alerts/{key}", json!(null), ADMIN),
         ("GET", "/api/v1/clinics", json!(null), EVERYONE),
         ("POST", "/api/v1/clinics", json!({"name": "New", "time_zone": "Asia/Kolkata"}), ADMIN),
         ("GET", "/api/v1/clinics/{id}", json!(null), EVERYONE),
@@ -255,6 +270,22 @@ fn page_table() -> Vec<PageRow> {
         ("POST", "/admin/users/{id}/activate", vec![], ADMIN),
         ("POST", "/admin/users/{id}/reset-password", vec![], ADMIN),
         ("GET", "/admin/audit", vec![], ADMIN),
+        ("GET", "/admin/backups", vec![], ADMIN),
+        ("POST", "/admin/backups", vec![("kind", "database")], ADMIN),
+        (
+            "POST",
+            "/admin/backups/schedule",
+            vec![
+                ("enabled", "on"),
+                ("kind", "full"),
+                ("run_at", "02:00"),
+                ("time_zone", "UTC"),
+                ("keep_daily", "7"),
+                ("keep_weekly", "4"),
+                ("keep_monthly", "12"),
+            ],
+            ADMIN,
+        ),
     ]
 }
 
@@ -390,6 +421,10 @@ impl Targets {
             );
         } else if path.starts_with("/api/v1/referrals/{id}") {
             path = path.replace("{id}", &crate::billing::fresh_referral(app, self.patient.id).await);
+        } else if path.starts_with("/api/v1/backups/{id}") || path.starts_with("/api/v1/alerts/{key}") {
+            // Unknown to everyone: administrators get 404, everyone else is refused first.
+            path = path.replace("{id}", &uuid::Uuid::now_v7().to_string()).replace("{name}", "manifest.json");
+            path = path.replace("{key}", "backup_failed:nothing");
         } else if path.starts_with("/api/v1/reports/{kind}") {
             path = path.replace("{kind}", "revenue");
         } else if path.starts_with("/api/v1/users/{id}") {
