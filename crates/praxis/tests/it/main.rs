@@ -6,6 +6,7 @@
 mod audit;
 mod auth;
 mod backups;
+mod backups_cli;
 mod billing;
 mod billing_online;
 mod cli;

@@ -16,6 +16,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use uuid::Uuid;
 
+/// How often a backup being written shows it is alive.
+pub(super) const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// Why writing a backup failed, for the history and the alert.
 fn io_reason(what: &str, e: &std::io::Error) -> String {
     if e.raw_os_error() == Some(28) || e.kind() == std::io::ErrorKind::StorageFull {
@@ -164,6 +167,8 @@ impl Services {
     /// backup is written at a time: a second request while one runs is refused.
     pub async fn create_backup(&self, actor: &Actor, kind: BackupKind, origin: &str) -> ServiceResult<Backup> {
         self.authorize_all(actor, Permission::ManageBackups)?;
+        // A backup whose process died must not block this one.
+        self.fail_interrupted_backups().await?;
         let id = Uuid::now_v7();
         let now = self.now();
         let root = self.backup_dir();
@@ -202,6 +207,17 @@ impl Services {
         ));
         tx.commit().await?;
         tracing::info!(backup = %id, %kind, %origin, "backup started");
+        let beat = {
+            let svc = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(HEARTBEAT).await;
+                    if let Err(e) = store::heartbeat(svc.db(), id, svc.now()).await {
+                        tracing::warn!(backup = %id, error = %e, "could not record a backup's heartbeat");
+                    }
+                }
+            })
+        };
 
         let written = write_backup(
             self.db(),
@@ -217,6 +233,7 @@ impl Services {
             std::fs::rename(&partial, &location).map_err(|e| io_reason("moving the backup into place", &e))?;
             Ok(m)
         });
+        beat.abort();
         let now = self.now();
         match written {
             Ok(manifest) => {

@@ -21,8 +21,9 @@ use uuid::Uuid;
 /// The job kind of a backup run.
 pub const BACKUP_JOB: &str = "backup";
 
-/// A backup that has been `running` this long was interrupted (its process died).
-const INTERRUPTED_AFTER: SignedDuration = SignedDuration::from_hours(6);
+/// A running backup whose process showed no sign of life for this long was interrupted
+/// (its process died); a live one beats every [`super::create::HEARTBEAT`].
+pub(super) const INTERRUPTED_AFTER: SignedDuration = SignedDuration::from_mins(2);
 
 #[derive(Serialize, Deserialize)]
 struct BackupJob {
@@ -304,18 +305,9 @@ impl Services {
     /// Housekeeping for backups (every instance, any time): fails backups whose process
     /// died, queues the next scheduled run, and raises the "no good backup" alert.
     pub async fn backup_housekeeping(&self) -> ServiceResult<()> {
+        self.fail_interrupted_backups().await?;
         let now = self.now();
         let mut tx = self.db().begin().await?;
-        let dead = store::fail_interrupted(&mut tx, now.saturating_sub(INTERRUPTED_AFTER).unwrap_or(now), now).await?;
-        for b in &dead {
-            tx.audit(self.audit_entry(
-                &Actor::system("system"),
-                "backup.fail",
-                "backup",
-                Some(b.id.to_string()),
-                "interrupted: the process writing it stopped",
-            ));
-        }
         if let Some(row) = store::schedule(self.db()).await?
             && row.enabled
         {
@@ -330,10 +322,32 @@ impl Services {
             self.enqueue_backup_job(&mut tx, &job, at, format!("backup:scheduled:{}", at.as_second())).await?;
         }
         tx.commit().await?;
+        self.check_backup_age().await
+    }
+
+    /// Fails backups whose process died while writing them, and removes their partial files.
+    pub(super) async fn fail_interrupted_backups(&self) -> ServiceResult<()> {
+        let now = self.now();
+        let mut tx = self.db().begin().await?;
+        let dead = store::fail_interrupted(&mut tx, now.saturating_sub(INTERRUPTED_AFTER).unwrap_or(now), now).await?;
+        if dead.is_empty() {
+            tx.rollback().await?;
+            return Ok(());
+        }
+        for b in &dead {
+            tx.audit(self.audit_entry(
+                &Actor::system("system"),
+                "backup.fail",
+                "backup",
+                Some(b.id.to_string()),
+                "interrupted: the process writing it stopped",
+            ));
+        }
+        tx.commit().await?;
         for b in dead {
             let _ = std::fs::remove_dir_all(format!("{}.partial", b.location));
         }
-        self.check_backup_age().await
+        Ok(())
     }
 
     /// Runs one `backup` job: write, verify, copy, prune. The job itself is done either

@@ -14,6 +14,8 @@ CREATE TABLE backups (
     error TEXT,
     requested_by UUID REFERENCES users (id),
     started_at TIMESTAMPTZ NOT NULL,
+    -- Refreshed while the backup is written; a stale one means its process died.
+    heartbeat_at TIMESTAMPTZ,
     finished_at TIMESTAMPTZ,
     verified_at TIMESTAMPTZ,
     pruned_at TIMESTAMPTZ

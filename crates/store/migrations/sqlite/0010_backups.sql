@@ -14,6 +14,8 @@ CREATE TABLE backups (
     error TEXT,
     requested_by BLOB REFERENCES users (id),
     started_at INTEGER NOT NULL,
+    -- Refreshed while the backup is written; a stale one means its process died.
+    heartbeat_at INTEGER,
     finished_at INTEGER,
     verified_at INTEGER,
     pruned_at INTEGER

@@ -135,15 +135,23 @@ pub async fn mark_pruned(tx: &mut Tx, id: Uuid, now: Timestamp) -> StoreResult<(
     Ok(())
 }
 
-/// Fails backups still `running` that started before `before` (their process died) and
-/// returns them, so their partial files can be removed.
+/// Shows that a running backup's process is alive.
+pub async fn heartbeat(db: &Db, id: Uuid, now: Timestamp) -> StoreResult<()> {
+    let mut tx = db.begin().await?;
+    tx.execute(sql("UPDATE backups SET heartbeat_at = $2 WHERE id = $1 AND status = 'running'").bind(id).bind(now))
+        .await?;
+    tx.commit().await
+}
+
+/// Fails backups still `running` whose last sign of life (heartbeat, or start) is before
+/// `before` — their process died — and returns them, so their partial files can be removed.
 pub async fn fail_interrupted(tx: &mut Tx, before: Timestamp, now: Timestamp) -> StoreResult<Vec<BackupRow>> {
     let rows: Vec<BackupRow> = tx
         .fetch_all(
             crate::db::dynamic_sql(format!(
                 "UPDATE backups SET status = 'failed', finished_at = $2, \
                  error = 'interrupted: the process writing it stopped before it finished' \
-                 WHERE status = 'running' AND started_at < $1 RETURNING {COLUMNS}"
+                 WHERE status = 'running' AND COALESCE(heartbeat_at, started_at) < $1 RETURNING {COLUMNS}"
             ))
             .bind(before)
             .bind(now),
