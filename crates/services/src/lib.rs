@@ -53,6 +53,7 @@ struct Inner {
 impl Services {
     /// Wires the services to a database, a clock and settings.
     pub fn new(db: Db, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        backups::health::mark_started();
         let passwords = passwords::Passwords::new(settings.password_params);
         Self { inner: Arc::new(Inner { db, clock, settings, passwords }) }
     }

@@ -189,6 +189,27 @@ impl Db {
         Ok(())
     }
 
+    /// Connections of the pool(s): (open, idle). For the metrics.
+    pub fn pool_use(&self) -> (u32, u32) {
+        match &self.pools {
+            Pools::Sqlite { read, write } => (read.size() + write.size(), (read.num_idle() + write.num_idle()) as u32),
+            Pools::Postgres(p) => (p.size(), p.num_idle() as u32),
+        }
+    }
+
+    /// The database's size on disk in bytes (SQLite: pages in use plus the WAL is not
+    /// counted; PostgreSQL: `pg_database_size`).
+    pub async fn size_bytes(&self) -> StoreResult<i64> {
+        let text = match self.backend() {
+            Backend::Sqlite => {
+                "SELECT CAST(page_count * page_size AS BIGINT) FROM pragma_page_count(), pragma_page_size()"
+            }
+            Backend::Postgres => "SELECT CAST(pg_database_size(current_database()) AS BIGINT)",
+        };
+        let (n,): (i64,) = self.fetch_one(sql(text)).await?;
+        Ok(n)
+    }
+
     /// Checks the database answers (used by `/readyz`).
     pub async fn ping(&self) -> StoreResult<()> {
         let _: (i64,) = self.fetch_one(sql("SELECT CAST(1 AS BIGINT)")).await?;

@@ -501,3 +501,63 @@ async fn a_full_disk_fails_the_backup_cleanly_and_leaves_the_live_data_alone() {
     let (s, _) = call(&app, &token, "GET", "/api/v1/patients", None).await;
     assert_eq!(s, 200, "the server keeps serving");
 }
+
+#[tokio::test]
+async fn health_shows_database_storage_queue_and_backups_to_admins_and_to_monitoring() {
+    let app = TestApp::spawn().await;
+    let token = admin(&app).await;
+    let cli = sys();
+    let b = app.svc.create_backup(&cli, BackupKind::Database, "manual").await.unwrap();
+    app.svc.verify_backup(&cli, b.id).await.unwrap();
+    let bad = app.svc.create_backup(&cli, BackupKind::Database, "manual").await.unwrap();
+    flip_byte(&database_part(bad.manifest.as_ref().unwrap(), Path::new(&bad.location)));
+    app.svc.verify_backup(&cli, bad.id).await.unwrap();
+
+    let ready: Value = app.client().get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!(ready["storage"]["writable"], true);
+    assert!(ready["storage"]["free_bytes"].as_u64().unwrap() > 0);
+    assert!(ready["backup"]["last_good_age_seconds"].as_i64().is_some(), "{ready}");
+    let metrics = app.client().get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    for name in [
+        "praxis_backup_last_success_timestamp_seconds",
+        "praxis_backup_last_success_size_bytes",
+        "praxis_alerts_open",
+        "praxis_database_size_bytes",
+        "praxis_disk_free_bytes",
+        "praxis_db_pool_connections",
+        "praxis_job_queue_depth",
+        "http_request_duration_seconds",
+    ] {
+        assert!(metrics.contains(name), "{name} missing from the metrics");
+    }
+
+    let (admin_user, _) = app.user_with_token(Role::Admin).await;
+    let browser = app.browser_login(&admin_user).await;
+    let (s, page) = browser.get("/admin/health").await;
+    assert_eq!(s, 200, "{page}");
+    for want in
+        ["Database", "answering", "Data folder", "Job queue", "Last good backup", "<svg", "Backup size over time"]
+    {
+        assert!(page.contains(want), "{want} missing from the health page");
+    }
+    assert!(page.contains("did not pass verification"), "the failed backup's alert is listed");
+    let key = format!("backup_failed:{}", bad.id);
+    let (s, loc, _) = browser.post_form("/admin/health", "/admin/health/alerts/dismiss", &[("key", &key)]).await;
+    assert_eq!((s, loc.as_deref()), (303, Some("/admin/health?msg=dismissed")));
+    assert!(alerts(&app, &token).await.is_empty());
+    let (s, _) = call(&app, &token, "DELETE", &format!("/api/v1/alerts/{key}"), None).await;
+    assert_eq!(s, 404, "already dismissed");
+
+    // A data folder Praxis cannot write to takes the instance out of service.
+    let blocked = tempdir();
+    let file = blocked.path().join("not-a-folder");
+    std::fs::write(&file, b"x").unwrap();
+    let mut settings = test_settings();
+    settings.data_dir = file;
+    let stuck = TestApp::spawn_on(app.test_db.clone(), settings).await;
+    let res = stuck.client().get(stuck.url("/readyz")).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let body: Value = res.json().await.unwrap();
+    assert!(body["detail"].as_str().unwrap().contains("not writable"), "{body}");
+}

@@ -271,6 +271,8 @@ fn page_table() -> Vec<PageRow> {
         ("POST", "/admin/users/{id}/reset-password", vec![], ADMIN),
         ("GET", "/admin/audit", vec![], ADMIN),
         ("GET", "/admin/backups", vec![], ADMIN),
+        ("GET", "/admin/health", vec![], ADMIN),
+        ("POST", "/admin/health/alerts/dismiss", vec![("key", "backup_failed:none")], ADMIN),
         ("POST", "/admin/backups", vec![("kind", "database")], ADMIN),
         (
             "POST",

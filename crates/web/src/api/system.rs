@@ -40,31 +40,29 @@ async fn healthz() -> Response {
     (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], "ok\n").into_response()
 }
 
-/// Readiness: the database answers.
+/// Readiness: the database answers and the data folder is writable. The queue backlog
+/// and the age of the last good backup are reported, not judged: a backlog is the
+/// workers' problem and an old backup the administrators', and taking this instance out
+/// of the load balancer would help neither (both alert on their own).
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.svc.check_ready().await {
-        Ok(()) => {
-            // The queue backlog is reported, not judged: a backlog is the workers' problem,
-            // and taking this instance out of the load balancer would not help it.
-            let queue = match state.svc.queue_stats().await {
-                Ok(q) => serde_json::json!({
-                    "due": q.due,
-                    "waiting": q.waiting,
-                    "running": q.running,
-                    "dead": q.dead,
-                    "oldest_due_age_seconds": q.oldest_due
-                        .map(|t| state.svc.now().duration_since(t).as_secs().max(0))
-                        .unwrap_or(0),
-                }),
-                Err(_) => serde_json::json!(null),
-            };
-            axum::Json(serde_json::json!({ "status": "ready", "database": "ok", "queue": queue })).into_response()
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "not ready");
-            Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "The database is not answering.").into_response()
-        }
+    let r = state.svc.readiness().await;
+    let body = serde_json::json!({
+        "status": if r.ready { "ready" } else { "not_ready" },
+        "database": if r.database_error.is_none() { "ok" } else { "down" },
+        "storage": { "writable": r.storage_writable, "free_bytes": r.free_bytes },
+        "queue": { "due": r.queue_due, "waiting": r.queue_waiting, "running": r.queue_running, "dead": r.queue_dead,
+                   "oldest_due_age_seconds": r.oldest_due_seconds },
+        "backup": { "last_good_age_seconds": r.last_good_backup_age_seconds },
+    });
+    if r.ready {
+        return axum::Json(body).into_response();
     }
+    tracing::warn!(database = ?r.database_error, storage_writable = r.storage_writable, "not ready");
+    let detail =
+        if r.database_error.is_some() { "The database is not answering." } else { "The data folder is not writable." };
+    let mut res = Problem::new(StatusCode::SERVICE_UNAVAILABLE, "not_ready", detail).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
 }
 
 /// Prometheus text exposition.
@@ -73,6 +71,9 @@ async fn metrics(State(state): State<AppState>) -> Response {
     // the whole queue whichever worker did the work.
     if let Err(e) = state.svc.refresh_queue_metrics().await {
         tracing::warn!(error = %e, "could not read the job queue for metrics");
+    }
+    if let Err(e) = state.svc.refresh_ops_metrics().await {
+        tracing::warn!(error = %e, "could not read the backup and storage figures for metrics");
     }
     let mut res = crate::metrics::render().into_response();
     res.headers_mut()

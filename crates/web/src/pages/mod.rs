@@ -7,7 +7,7 @@ mod auth;
 mod backups;
 mod billing;
 mod calendar;
-mod charts;
+pub(crate) mod charts;
 mod dashboard;
 pub(crate) mod form;
 mod home;
@@ -146,6 +146,7 @@ const SECTIONS: &[(&str, &str, fn(&Actor) -> bool)] = &[
     ("Users", "/admin/users", |a| a.can(Permission::ManageUsers)),
     ("Audit log", "/admin/audit", |a| a.can(Permission::ViewAuditLog)),
     ("Backups", "/admin/backups", |a| a.can(Permission::ManageBackups)),
+    ("System health", "/admin/health", |a| a.can(Permission::ManageBackups)),
     ("Profile", "/profile", |a| a.can(Permission::ManageOwnAccount)),
 ];
 

@@ -20,8 +20,11 @@ use praxis_services::backups::{Backup, BackupKind, BackupSchedule, BackupStatus,
 use serde::Deserialize;
 use uuid::Uuid;
 
+mod health;
+
 pub(super) fn router() -> Router<AppState> {
     Router::new()
+        .merge(health::router())
         .route("/admin/backups", get(dashboard).post(start))
         .route("/admin/backups/schedule", post(save_schedule))
         .route("/admin/backups/{id}/verify", post(verify))
