@@ -254,3 +254,64 @@ fn same_file(a: &Path, b: &Path) -> bool {
         _ => false,
     }
 }
+
+fn rows_spinner() -> ProgressBar {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg:32} {pos:>10} rows  {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
+/// `praxis export --out DIR`.
+pub async fn export(g: &Global, out: &Path) -> Result<ExitCode> {
+    let svc = server::open(g, None).await?;
+    let pb = rows_spinner();
+    let mut seen = String::new();
+    let mut hear = |table: &str, rows: u64| {
+        if table != seen {
+            seen = table.to_string();
+            pb.set_message(table.to_string());
+        }
+        pb.set_position(rows);
+    };
+    let result = svc.export_everything(&Actor::system("cli"), out, &mut hear).await;
+    pb.finish_and_clear();
+    svc.db().close().await;
+    let m = result.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let rows: u64 = m.tables.values().map(|t| t.rows).sum();
+    println!(
+        "Exported {} tables ({rows} rows) and {} documents to {}. Keep the encryption keys with it: sealed \
+         fields and documents need them.",
+        m.tables.len(),
+        m.documents,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `praxis import DIR`: into the configured database, which must be new and empty.
+pub async fn import(g: &Global, dir: &Path) -> Result<ExitCode> {
+    let mut opts = praxis_store::DbOptions::new(g.database_url()?);
+    opts.max_connections = 4;
+    let db = praxis_store::Db::connect(&opts).await.with_context(|| format!("cannot open {}", g.database_label()))?;
+    db.migrate().await.context("cannot prepare the database")?;
+    let pb = rows_spinner();
+    let mut hear = |table: &str, _rows: u64| pb.set_message(table.to_string());
+    let documents = g.data_dir.join("documents");
+    let result = praxis_services::backups::export::import_database(&db, dir, &documents, &mut hear).await;
+    pb.finish_and_clear();
+    db.close().await;
+    match result {
+        Ok(rows) => {
+            println!("Imported {rows} rows into {}; every table's rows match the export.", g.database_label());
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("Nothing was imported: {e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

@@ -48,6 +48,18 @@ pub enum Command {
     Backup(crate::backup::BackupCommand),
     /// Restore a backup into a new folder, or onto an empty PostgreSQL database.
     Restore(crate::backup::RestoreArgs),
+    /// Export every table as JSON Lines, with the documents and a manifest (open formats).
+    Export {
+        /// A new or empty folder.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Load an export into this installation's database, which must be new and empty —
+    /// the way to move from SQLite to PostgreSQL (set PRAXIS_DATABASE_URL first).
+    Import {
+        /// The export folder.
+        dir: std::path::PathBuf,
+    },
 }
 
 /// Key commands.
@@ -147,6 +159,8 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Backup(cmd) => return crate::backup::run(&g, cmd).await,
         Command::Restore(args) => return crate::backup::restore(&g, args).await,
+        Command::Export { out } => return crate::backup::export(&g, &out).await,
+        Command::Import { dir } => return crate::backup::import(&g, &dir).await,
         Command::Migrate => {
             server::open(&g, None).await?;
             println!("Migrations applied to {}.", g.database_label());

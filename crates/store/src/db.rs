@@ -134,6 +134,14 @@ impl Db {
         matches!(self.pools, Pools::Sqlite { .. }).then_some(&*self.url)
     }
 
+    /// The pool an export reads through (SQLite: the readers).
+    pub(crate) fn pools_for_export(&self) -> crate::backups::export::ExportPools<'_> {
+        match &self.pools {
+            Pools::Sqlite { read, .. } => crate::backups::export::ExportPools::Sqlite(read),
+            Pools::Postgres(p) => crate::backups::export::ExportPools::Postgres(p),
+        }
+    }
+
     /// The PostgreSQL pool and its URL, on PostgreSQL.
     pub(crate) fn postgres(&self) -> Option<(&PgPool, &str)> {
         match &self.pools {

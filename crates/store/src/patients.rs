@@ -160,6 +160,20 @@ async fn index(tx: &mut Tx, mrn_seq: Option<i64>, search_text: &str) -> StoreRes
     Ok(())
 }
 
+/// Rebuilds the SQLite FTS index from every patient's search text (after an import,
+/// which loads the rows but not the index). Nothing to do on PostgreSQL.
+pub async fn rebuild_search_index(db: &Db) -> StoreResult<()> {
+    if db.backend() != Backend::Sqlite {
+        return Ok(());
+    }
+    let mut tx = db.begin().await?;
+    tx.execute(sql("DELETE FROM patients_fts")).await?;
+    tx.execute(sql("INSERT INTO patients_fts (rowid, search_text) SELECT mrn_seq, search_text FROM patients \
+         WHERE mrn_seq IS NOT NULL AND search_text <> ''"))
+        .await?;
+    tx.commit().await
+}
+
 /// Rows whose search text was never computed (patients registered before search
 /// existed), a batch at a time.
 pub async fn unindexed(db: &Db, limit: i64) -> StoreResult<Vec<PatientRow>> {

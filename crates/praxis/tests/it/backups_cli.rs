@@ -77,6 +77,19 @@ async fn the_command_line_backs_up_lists_verifies_and_restores_without_overwriti
     let b = app.svc.get_backup(&praxis_services::Actor::system("t"), id.parse().unwrap()).await.unwrap();
     let (ok, out, err) = run(&db.url, data.path(), &["backup", "verify", &b.location]);
     assert!(ok && out.contains("Good"), "{out}{err}");
+    // A full export, loaded into a new SQLite database by `praxis import`.
+    let export = tempfile::tempdir().unwrap();
+    let out_dir = export.path().join("out");
+    let (ok, out, err) = run(&db.url, data.path(), &["export", "--out", &out_dir.display().to_string()]);
+    assert!(ok && out.contains("Exported"), "{out}{err}");
+    let new_data = tempfile::tempdir().unwrap();
+    let new_url = format!("sqlite://{}", new_data.path().join("praxis.db").display());
+    let (ok, out, err) = run(&new_url, new_data.path(), &["import", &out_dir.display().to_string()]);
+    assert!(ok && out.contains("every table's rows match"), "{out}{err}");
+    let (ok, _, err) = run(&new_url, new_data.path(), &["import", &out_dir.display().to_string()]);
+    assert!(!ok && err.contains("already holds data"), "{err}");
+    let (ok, _, err) = run(&db.url, data.path(), &["export", "--out", &out_dir.display().to_string()]);
+    assert!(!ok && err.contains("not empty"), "{err}");
     // Onto the live database itself: refused even though it "exists" only as the live one.
     if !db.is_postgres() {
         let live_dir = Path::new(db.url.trim_start_matches("sqlite://")).parent().unwrap().display().to_string();

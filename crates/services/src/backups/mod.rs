@@ -11,6 +11,7 @@
 pub mod alerts;
 pub mod archive;
 mod create;
+pub mod export;
 pub mod health;
 pub mod restore;
 mod schedule;

@@ -4,6 +4,7 @@
 //! [`snapshot`].
 
 pub mod alerts;
+pub mod export;
 pub mod snapshot;
 
 use crate::codec::DbTime;
