@@ -6,7 +6,7 @@
 
 use super::archive;
 use super::create::{blocking, open_sqlite};
-use super::verify::{Progress, check_checksums, check_restored};
+use super::verify::{Progress, check_checksums, check_restored, hear};
 use super::{Manifest, PartRole};
 use crate::crypto::KeyRing;
 use praxis_store::Db;
@@ -42,10 +42,6 @@ pub struct Restored {
     pub from_schema: i64,
     /// The schema version after migrating forward.
     pub to_schema: i64,
-}
-
-fn hear(progress: &Option<Progress>, what: &'static str, total: u64) -> Option<Box<dyn FnMut(u64) + Send>> {
-    progress.clone().map(|p| Box::new(move |n: u64| p(what, n, total)) as Box<dyn FnMut(u64) + Send>)
 }
 
 fn sidecars(db: &Path) -> [PathBuf; 3] {

@@ -32,7 +32,8 @@ pub struct Verified {
 /// Hears how far a long step is: (what, bytes done, bytes in all).
 pub type Progress = Arc<dyn Fn(&str, u64, u64) + Send + Sync>;
 
-fn hear(progress: &Option<Progress>, what: &'static str, total: u64) -> Option<Box<dyn FnMut(u64) + Send>> {
+/// A byte counter that reports to `progress` as step `what` of `total` bytes.
+pub(super) fn hear(progress: &Option<Progress>, what: &'static str, total: u64) -> Option<Box<dyn FnMut(u64) + Send>> {
     progress.clone().map(|p| Box::new(move |n: u64| p(what, n, total)) as Box<dyn FnMut(u64) + Send>)
 }
 
