@@ -80,8 +80,6 @@ impl Services {
             },
         };
         let age = now.duration_since(since);
-        metrics::gauge!("praxis_backup_last_success_timestamp_seconds")
-            .set(last.as_ref().map(|b| b.started_at.0.as_second() as f64).unwrap_or(0.0));
         if age <= STALE_AFTER {
             return Ok(());
         }

@@ -200,11 +200,6 @@ impl Backup {
             pruned_at: r.pruned_at.map(|t| t.0),
         })
     }
-
-    /// True while its files are there to restore from.
-    pub fn restorable(&self) -> bool {
-        self.pruned_at.is_none() && matches!(self.status, BackupStatus::Good | BackupStatus::Unverified)
-    }
 }
 
 /// A page of the history.

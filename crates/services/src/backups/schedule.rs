@@ -254,7 +254,7 @@ impl Services {
     /// Asks a worker to verify backup `id` again by a test restore; returns at once.
     pub async fn request_verification(&self, actor: &Actor, id: Uuid) -> ServiceResult<()> {
         let b = self.get_backup(actor, id).await?;
-        if !b.restorable() && b.status != BackupStatus::Failed || b.pruned_at.is_some() || b.manifest.is_none() {
+        if b.pruned_at.is_some() || b.manifest.is_none() {
             return Err(ServiceError::Conflict {
                 code: "backup_not_verifiable",
                 message: "This backup has no files to verify (it was never completely written, or retention removed \

@@ -259,7 +259,6 @@ impl Services {
                     ),
                 ));
                 tx.commit().await?;
-                metrics::gauge!("praxis_backup_last_success_timestamp_seconds").set(b.started_at.as_second() as f64);
                 tracing::info!(backup = %id, rows = v.rows, "backup verified");
             }
             Err(reason) => self.record_backup_failure(actor, id, &reason, true).await?,

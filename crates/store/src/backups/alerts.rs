@@ -69,8 +69,3 @@ pub async fn open_alerts(db: &Db, limit: i64) -> StoreResult<Vec<AlertRow>> {
 pub async fn open_count(db: &Db) -> StoreResult<(i64,)> {
     db.fetch_one(sql("SELECT COUNT(*) FROM ops_alerts WHERE resolved_at IS NULL")).await
 }
-
-/// How many incidents of each kind were ever raised (for metrics).
-pub async fn counts(db: &Db) -> StoreResult<Vec<(String, i64)>> {
-    db.fetch_all(sql("SELECT kind, COUNT(*) FROM ops_alerts GROUP BY kind ORDER BY kind")).await
-}
