@@ -1,77 +1,15 @@
 // Praxis browser tests: the real server (`praxis demo` on a fresh data directory) and
 // headless Chromium driven by playwright-core, doing what people do. Every scenario saves
-// a screenshot in tests-ui/screenshots/. Run: `node tests-ui/run.mjs` after `cargo build`.
+// screenshots under target/ui-screenshots/; the sweep (sweep.mjs) checks every page. Run: `node tests-ui/run.mjs` after `cargo build`.
 //
 // Environment: PRAXIS_BIN (default ../target/debug/praxis), CHROMIUM (default
 // /usr/bin/chromium), ONLY=<scenario name substring>.
 
 import { chromium } from "playwright-core";
-import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
-import net from "node:net";
+import { rmSync } from "node:fs";
 import assert from "node:assert/strict";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const BIN = process.env.PRAXIS_BIN || join(here, "..", "target", "debug", "praxis");
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-const SHOTS = join(here, "screenshots");
-mkdirSync(SHOTS, { recursive: true });
-
-const LOGINS = {
-  admin: ["admin@demo.praxis.test", "demo-admin-pass"],
-  staff: ["reception@demo.praxis.test", "demo-staff-pass"],
-  provider: ["dr.chen@demo.praxis.test", "demo-provider-pass"],
-  patient: ["patient@demo.praxis.test", "demo-patient-pass"],
-};
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-    s.on("error", reject);
-  });
-}
-
-async function startServer() {
-  const port = await freePort();
-  const dataDir = mkdtempSync(join(tmpdir(), "praxis-ui-"));
-  const proc = spawn(BIN, ["demo", "--bind", `127.0.0.1:${port}`], {
-    env: { ...process.env, PRAXIS_DATA_DIR: dataDir, PRAXIS_LOG: "warn", PRAXIS_TIME_ZONE: "Australia/Sydney" },
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`praxis exited with ${proc.exitCode}`);
-    try {
-      const res = await fetch(`${base}/readyz`);
-      if (res.ok) return { base, proc, dataDir };
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error("praxis did not become ready in 120 s");
-}
-
-async function login(page, base, who) {
-  const [email, password] = Array.isArray(who) ? who : LOGINS[who];
-  await page.goto(`${base}/login`);
-  await page.getByLabel("Email").fill(email);
-  await page.getByLabel("Password").fill(password);
-  await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL((u) => !u.pathname.startsWith("/login"));
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
-}
+import { CHROMIUM, startServer, login, shot } from "./lib.mjs";
+import { sweepScenarios } from "./sweep.mjs";
 
 /// Goes from /book to the time page for the Psychology session with any clinician in Sydney,
 /// and opens the first day that has free times. Returns that day (YYYY-MM-DD).
@@ -368,6 +306,8 @@ scenario("reception takes a payment on an overdue invoice and the patient sees t
   await shot(patient, "23-patient-invoices");
   await patient.close();
 });
+
+sweepScenarios(scenario);
 
 async function main() {
   const server = await startServer();
