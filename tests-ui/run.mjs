@@ -15,6 +15,9 @@ import { sweepScenarios } from "./sweep.mjs";
 /// and opens the first day that has free times. Returns that day (YYYY-MM-DD).
 async function openTimes(page, base) {
   await page.goto(`${base}/book`);
+  // Booking starts at one clinic: choose Sydney unless it is already the one shown.
+  const sydney = page.getByRole("link", { name: "Harbour Health Sydney" });
+  if (await sydney.count()) await sydney.first().click();
   await page.getByRole("link", { name: /Psychology session/ }).click();
   await page.getByRole("link", { name: "Any available clinician" }).first().click();
   const day = page.locator("table.month-grid a").first();

@@ -16,6 +16,23 @@ pub enum MoneyStyle {
     Distinct,
 }
 
+impl MoneyStyle {
+    /// The style for a page showing amounts in `currencies`: [`MoneyStyle::Distinct`] when
+    /// two different currencies on it would otherwise share a symbol (AUD and USD both "$"),
+    /// else [`MoneyStyle::Local`] — rupees beside Australian dollars stay "₹" and "$".
+    pub fn for_currencies(currencies: impl IntoIterator<Item = Currency>) -> MoneyStyle {
+        let mut seen: Vec<(&str, &str)> = Vec::new();
+        for c in currencies {
+            let Some(&(code, local, _)) = SYMBOLS.iter().find(|(k, _, _)| *k == c.as_str()) else { continue };
+            if seen.iter().any(|&(k, l)| l == local && k != code) {
+                return MoneyStyle::Distinct;
+            }
+            seen.push((code, local));
+        }
+        MoneyStyle::Local
+    }
+}
+
 /// (code, everyday symbol, distinct symbol). Anything else shows its code ("CHF 85.00").
 const SYMBOLS: &[(&str, &str, &str)] = &[
     ("AUD", "$", "A$"),
@@ -30,6 +47,12 @@ const SYMBOLS: &[(&str, &str, &str)] = &[
     ("JPY", "¥", "JP¥"),
     ("CNY", "¥", "CN¥"),
 ];
+
+/// The symbols a currency is written with (everyday, distinct), if it has any: what a
+/// person may type before an amount ("₹2,000", "A$85").
+pub fn currency_symbols(currency: Currency) -> Option<(&'static str, &'static str)> {
+    SYMBOLS.iter().find(|(c, _, _)| *c == currency.as_str()).map(|&(_, l, d)| (l, d))
+}
 
 /// Groups the digits of a whole number: threes ("1,234,567"), or for rupees the Indian
 /// way — the last three, then twos ("12,34,567").
@@ -100,6 +123,17 @@ mod tests {
         assert_eq!(format_money(m(123456789, "INR"), MoneyStyle::Local), "₹12,34,567.89");
         assert_eq!(format_money(m(5, "AUD"), MoneyStyle::Local), "$0.05");
         assert_eq!(format_money(m(1234, "KWD"), MoneyStyle::Local), "KWD 1.234");
+    }
+
+    #[test]
+    fn currencies_sharing_a_symbol_make_every_symbol_distinct() {
+        let c = |s: &str| Currency::parse(s).unwrap();
+        assert_eq!(MoneyStyle::for_currencies([c("INR"), c("AUD")]), MoneyStyle::Local);
+        assert_eq!(MoneyStyle::for_currencies([c("AUD"), c("AUD"), c("AUD")]), MoneyStyle::Local);
+        assert_eq!(MoneyStyle::for_currencies([c("AUD"), c("INR"), c("USD")]), MoneyStyle::Distinct);
+        assert_eq!(MoneyStyle::for_currencies([c("JPY"), c("CNY")]), MoneyStyle::Distinct);
+        assert_eq!(MoneyStyle::for_currencies([c("CHF"), c("SEK"), c("EUR")]), MoneyStyle::Local);
+        assert_eq!(MoneyStyle::for_currencies([]), MoneyStyle::Local);
         assert_eq!(format_money_plain(0, Currency::parse("AUD").unwrap()), "0.00");
     }
 

@@ -17,7 +17,7 @@ pub mod upi;
 mod proptests;
 
 pub use aging::{AgeBucket, age_bucket};
-pub use format::{MoneyStyle, format_money, format_money_plain};
+pub use format::{MoneyStyle, currency_symbols, format_money, format_money_plain};
 pub use invoice::{
     Discount, InvoiceTotals, LineAmounts, LineInput, LineKind, MAX_LINE_AMOUNT, MAX_LINES, MAX_QUANTITY, TaxRate,
     compute_line, compute_totals, round_half_away,

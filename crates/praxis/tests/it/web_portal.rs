@@ -387,3 +387,82 @@ async fn one_address_cannot_register_patients_without_end() {
     assert_eq!(crate::patients::count(&app, "SELECT COUNT(*) FROM patients").await, before);
     assert_eq!(crate::patients::audited(&app, "patient.register_throttled").await.len(), 1);
 }
+
+#[tokio::test]
+async fn booking_starts_at_one_clinic_with_its_own_services_and_prices() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await; // Harbour Clinic, Sydney: Consultation, AUD 120.00
+    let lotus = app.clinic("Lotus Clinic", "Asia/Kolkata").await;
+    let physio = app
+        .service(praxis_services::catalog::ServiceInput {
+            name: "Physiotherapy".into(),
+            duration_minutes: Some(45),
+            price_minor: Some(200_000),
+            currency: Some("INR".into()),
+            ..Default::default()
+        })
+        .await;
+    let (_, therapist) = app.provider(&[lotus.id], &[physio.id]).await;
+    app.weekdays(&therapist, lotus.id, "09:00", "17:00").await;
+    let b = app.browser_login(&f.patient_user).await;
+
+    // Never booked anywhere: the first step asks which clinic, and lists no service yet.
+    let (s, page) = b.get("/book").await;
+    assert_eq!(s, 200);
+    assert!(page.contains("Which clinic would you like to visit?"), "{page}");
+    assert!(page.contains(&format!("/book?clinic={}", f.clinic.id)) && page.contains(&format!("/book?clinic={lotus}", lotus = lotus.id)));
+    assert!(!page.contains("/book/s/"), "no service before a clinic is chosen");
+    // An unknown or malformed clinic is as if none was named.
+    for bad in ["nonsense", "00000000-0000-0000-0000-000000000000"] {
+        let (s, page) = b.get(&format!("/book?clinic={bad}")).await;
+        assert_eq!(s, 200);
+        assert!(page.contains("Which clinic would you like to visit?"));
+    }
+
+    // At Lotus: only its service, in rupees as people write them.
+    let (_, page) = b.get(&format!("/book?clinic={}", lotus.id)).await;
+    assert!(page.contains("Physiotherapy") && page.contains("₹2,000.00"), "{page}");
+    assert!(!page.contains("Consultation") && !page.contains("INR"), "{page}");
+    assert!(page.contains(&format!("/book/s/{}?clinic={}", physio.id, lotus.id)));
+    assert!(page.contains(&format!("/book?clinic={}\">Harbour Clinic", f.clinic.id)), "the other clinic is one click away");
+    // Step 2 keeps the clinic and leads back to it.
+    let (_, page) = b.get(&format!("/book/s/{}?clinic={}", physio.id, lotus.id)).await;
+    assert!(page.contains("Lotus Clinic") && !page.contains("Harbour Clinic"));
+    assert!(page.contains(&format!("href=\"/book?clinic={}\"", lotus.id)));
+
+    // Once booked at Harbour, booking starts there.
+    crate::billing::book_at(&app, &f, &tue("10:00")).await;
+    let (_, page) = b.get("/book").await;
+    assert!(page.contains("At <strong>Harbour Clinic</strong>"), "{page}");
+    assert!(page.contains("Consultation") && page.contains("$120.00") && !page.contains("Physiotherapy"));
+    assert!(!page.contains("A$"), "one currency on the page: the everyday symbol");
+}
+
+#[tokio::test]
+async fn prices_say_which_dollar_only_where_dollars_meet() {
+    let app = TestApp::spawn().await;
+    let _f = app.fixture().await; // Consultation, AUD 120.00
+    let admin = app.browser_login(&app.create_user(&[Role::Admin]).await).await;
+    let (_, page) = admin.get("/setup/services").await;
+    assert!(page.contains("$120.00") && !page.contains("A$120.00") && !page.contains("AUD 120"), "{page}");
+    let rupees = praxis_services::catalog::ServiceInput {
+        name: "Yoga".into(),
+        duration_minutes: Some(60),
+        price_minor: Some(10_000_000),
+        currency: Some("INR".into()),
+        ..Default::default()
+    };
+    app.service(rupees).await;
+    let (_, page) = admin.get("/setup/services").await;
+    assert!(page.contains("₹1,00,000.00") && page.contains("$120.00") && !page.contains("A$"), "₹ and $ differ");
+    let dollars = praxis_services::catalog::ServiceInput {
+        name: "Telehealth (US)".into(),
+        duration_minutes: Some(30),
+        price_minor: Some(8_500),
+        currency: Some("USD".into()),
+        ..Default::default()
+    };
+    app.service(dollars).await;
+    let (_, page) = admin.get("/setup/services").await;
+    assert!(page.contains("A$120.00") && page.contains("US$85.00") && page.contains("₹1,00,000.00"), "{page}");
+}

@@ -157,7 +157,7 @@ async fn an_administrator_sets_up_a_clinic_a_service_and_a_provider_and_previews
     assert_eq!(service.late_cancellation_minutes, 1440);
     assert!(service.requires_approval && service.active && service.mode == ServiceMode::InPerson);
     let (_, list) = admin.get("/setup/services").await;
-    assert!(list.contains("AUD 120.50") && list.contains("30 min") && list.contains("Individual"));
+    assert!(list.contains("$120.50") && list.contains("30 min") && list.contains("Individual"));
 
     // A provider profile for an account with the provider role.
     let dana = app.create_user(&[Role::Provider]).await;

@@ -58,8 +58,13 @@ use serde::{Deserialize, Serialize};
 
 /// "$85.00" for `minor` in `currency` (an unknown code shows as written).
 pub fn money(minor: i64, currency: &str) -> String {
+    money_in(minor, currency, MoneyStyle::Local)
+}
+
+/// `minor` in `currency` in a chosen style: "A$85.00" where dollar currencies mix.
+pub fn money_in(minor: i64, currency: &str, style: MoneyStyle) -> String {
     match Currency::parse(currency) {
-        Ok(c) => format_money(Money::new(minor, c), MoneyStyle::Local),
+        Ok(c) => format_money(Money::new(minor, c), style),
         Err(_) => format!("{currency} {minor}"),
     }
 }

@@ -92,7 +92,7 @@ struct ProviderMoneyView {
 }
 
 fn money_view(m: praxis_services::dashboard::MoneyFigures) -> MoneyView {
-    let fmt = super::billing::money;
+    let fmt = super::billing::money_for(m.currencies.iter().map(|c| c.currency.as_str()));
     let period = if m.from == m.until {
         m.from.strftime("%-d %B %Y").to_string()
     } else {

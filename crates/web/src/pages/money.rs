@@ -1,6 +1,7 @@
 //! Amounts typed by people ("120.50") to minor units (12050) and back, in whole numbers
 //! only: no floating point anywhere, and never more decimal places than the currency has.
 
+use praxis_domain::billing::{MoneyStyle, currency_symbols, format_money};
 use praxis_domain::{Currency, Money};
 
 /// The largest amount the catalogue accepts, in minor units (mirrors the services' limit).
@@ -12,7 +13,7 @@ pub fn parse_major(text: &str, currency: Currency) -> Result<i64, String> {
     let exp = currency.exponent();
     let code = currency.as_str();
     let t = text.trim();
-    let t = t.strip_prefix('$').unwrap_or(t).trim();
+    let t = strip_symbol(t, currency);
     if t.is_empty() {
         return Err("Give an amount, for example 120.50 (0 for no charge).".into());
     }
@@ -24,7 +25,7 @@ pub fn parse_major(text: &str, currency: Currency) -> Result<i64, String> {
         None => (t, None),
     };
     let example = if exp == 0 { "120".to_string() } else { format!("120.{}", "5".repeat(exp as usize)) };
-    let whole = strip_grouping(whole).ok_or_else(|| format!("Write the amount with digits, for example {example}."))?;
+    let whole = strip_grouping(whole, code == "INR").ok_or_else(|| format!("Write the amount with digits, for example {example}."))?;
     if whole.is_empty() && fraction.is_none_or(str::is_empty) {
         return Err(format!("Write the amount with digits, for example {example}."));
     }
@@ -39,7 +40,10 @@ pub fn parse_major(text: &str, currency: Currency) -> Result<i64, String> {
             n => format!("{code} amounts have at most {n} digits after the point, for example {example}."),
         });
     }
-    let too_large = || format!("That amount is too large; the most is {}.", Money::new(MAX_MINOR, currency));
+    let too_large = || format!(
+            "That amount is too large; the most is {}.",
+            format_money(Money::new(MAX_MINOR, currency), MoneyStyle::Local)
+        );
     let mut minor: i64 = 0;
     let padded = format!("{whole}{fraction:0<width$}", width = exp as usize);
     for d in padded.bytes() {
@@ -51,15 +55,38 @@ pub fn parse_major(text: &str, currency: Currency) -> Result<i64, String> {
     Ok(minor)
 }
 
-/// The digits of a whole part, allowing thousands separators ("1,200") in the right places.
-fn strip_grouping(whole: &str) -> Option<String> {
+/// The amount without the currency written before it: its code ("AUD 85", "inr 2000")
+/// or one of its symbols ("$85", "A$85", "₹2,000").
+fn strip_symbol(text: &str, currency: Currency) -> &str {
+    let code = currency.as_str();
+    if text.len() >= 3 && text.is_char_boundary(3) && text[..3].eq_ignore_ascii_case(code) {
+        return text[3..].trim();
+    }
+    if let Some((local, distinct)) = currency_symbols(currency) {
+        // The longer one first, so "A$85" does not leave "A" behind.
+        for symbol in [distinct, local] {
+            if let Some(rest) = text.strip_prefix(symbol) {
+                return rest.trim();
+            }
+        }
+    }
+    text
+}
+
+/// The digits of a whole part, allowing separators in the right places: thousands
+/// ("1,200,000"), and for rupees the Indian lakh grouping too ("12,00,000").
+fn strip_grouping(whole: &str, indian: bool) -> Option<String> {
     if !whole.chars().all(|c| c.is_ascii_digit() || c == ',') {
         return None;
     }
     if whole.contains(',') {
-        let mut groups = whole.split(',');
-        let first = groups.next()?;
-        if first.is_empty() || first.len() > 3 || !groups.all(|g| g.len() == 3) {
+        let groups: Vec<&str> = whole.split(',').collect();
+        let (first, rest) = groups.split_first()?;
+        let (last, middle) = rest.split_last()?;
+        let first_ok = !first.is_empty() && first.len() <= 3;
+        let western = first_ok && rest.iter().all(|g| g.len() == 3);
+        let lakh = indian && !first.is_empty() && first.len() <= 2 && last.len() == 3 && middle.iter().all(|g| g.len() == 2);
+        if !(western || lakh) {
             return None;
         }
     }
@@ -96,6 +123,13 @@ mod tests {
         // 0.1 + 0.2 style float traps do not exist here.
         assert_eq!(parse_major("0.29", aud), Ok(29));
         assert_eq!(parse_major("1000000.00", aud), Ok(100_000_000));
+        // As the pages write it: the currency's symbol or code, and its digit grouping.
+        assert_eq!(parse_major("A$85.00", aud), Ok(8500));
+        assert_eq!(parse_major("aud 85", aud), Ok(8500));
+        assert_eq!(parse_major("₹2,000.00", cur("INR")), Ok(200_000));
+        assert_eq!(parse_major("₹1,00,000", cur("INR")), Ok(10_000_000));
+        assert_eq!(parse_major("100,000", cur("INR")), Ok(10_000_000));
+        assert_eq!(parse_major("€12.50", cur("EUR")), Ok(1250));
     }
 
     #[test]
@@ -107,6 +141,9 @@ mod tests {
         assert!(parse_major("abc", aud).is_err());
         assert!(parse_major("1.2.3", aud).is_err());
         assert!(parse_major("1,20", aud).is_err());
+        assert!(parse_major("1,00,000", aud).is_err(), "lakh grouping is for rupees only");
+        assert!(parse_major("1,0,000", cur("INR")).is_err());
+        assert!(parse_major("₹85", aud).is_err(), "another currency's symbol is not stripped");
         assert!(parse_major("", aud).is_err());
         assert!(parse_major(".", aud).is_err());
         assert!(parse_major("1e3", aud).is_err());

@@ -151,7 +151,9 @@ async fn list(
     };
     let zone = st.svc.settings().display_zone.clone();
     let (rows, total, page_no) = match &page {
-        Some(p) => (
+        Some(p) => {
+            let money = super::money_for(p.items.iter().map(|i| i.currency.as_str()));
+            (
             p.items
                 .iter()
                 .map(|i| InvoiceRow {
@@ -169,7 +171,8 @@ async fn list(
                 .collect(),
             p.total,
             p.page,
-        ),
+        )
+        }
         None => (Vec::new(), 0, 1),
     };
     let clinics_list = st.svc.list_clinics(&actor).await?;

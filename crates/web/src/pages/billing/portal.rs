@@ -107,6 +107,7 @@ async fn list(
         .await?;
     let first = found.items.first().map(|i| i.patient_id);
     let several_patients = found.items.iter().any(|i| Some(i.patient_id) != first);
+    let money = super::money_for(found.items.iter().map(|i| i.currency.as_str()));
     let rows = found
         .items
         .into_iter()

@@ -2,7 +2,7 @@
 //! aged receivables, payments by method and tax collected — each also as CSV with the
 //! same filters. Providers see only their own work; the services decide.
 
-use super::{BillingNav, layout, money, percent};
+use super::{BillingNav, layout, money_for, percent};
 use crate::csrf::CsrfToken;
 use crate::extract::PageActor;
 use crate::pages::charts::{Series, percent_bars, stacked_bars};
@@ -150,6 +150,16 @@ async fn page(
 /// Runs the four reports into the page.
 async fn fill(st: &AppState, actor: &Actor, q: &ReportQuery, out: &mut ReportsPage) -> Result<(), ServiceError> {
     let revenue = st.svc.revenue_report(actor, q).await?;
+    let aged = st.svc.aged_receivables(actor, q).await?;
+    let payments = st.svc.payments_report(actor, q).await?;
+    let tax = st.svc.tax_report(actor, q).await?;
+    // One style for the whole page: "A$" and "US$" as soon as two dollars meet anywhere on it.
+    let money = money_for(
+        (revenue.totals.iter().map(|t| t.currency.as_str()))
+            .chain(aged.lines.iter().map(|l| l.currency.as_str()))
+            .chain(payments.rows.iter().map(|r| r.currency.as_str()))
+            .chain(tax.totals.iter().map(|t| t.currency.as_str())),
+    );
     out.period = format!("{} – {}", revenue.from.strftime("%-d %b %Y"), revenue.until.strftime("%-d %b %Y"));
     out.revenue = Table {
         head: vec!["Group", "Lines", "Before tax", "Tax", "Total"],
@@ -186,7 +196,6 @@ async fn fill(st: &AppState, actor: &Actor, q: &ReportQuery, out: &mut ReportsPa
         let desc = format!("Invoiced per month in {main}, before tax and tax; the table below has the same figures.");
         out.revenue_chart = stacked_bars(&format!("Revenue per month ({main})"), &desc, &labels, &series);
     }
-    let aged = st.svc.aged_receivables(actor, q).await?;
     out.aged_as_of = aged.as_of.strftime("%-d %b %Y").to_string();
     out.aged = Table {
         head: vec!["Currency", "0–30 days", "31–60 days", "61–90 days", "90+ days", "Total"],
@@ -213,7 +222,6 @@ async fn fill(st: &AppState, actor: &Actor, q: &ReportQuery, out: &mut ReportsPa
             format!("Share of what is owing in {} by how long it is overdue; the table has the amounts.", l.currency);
         out.aged_chart = percent_bars(&format!("Owing by age ({})", l.currency), &desc, &bars);
     }
-    let payments = st.svc.payments_report(actor, q).await?;
     out.payments = Table {
         head: vec!["Method", "Payments", "Received", "Refunded", "Net"],
         rows: payments
@@ -246,7 +254,6 @@ async fn fill(st: &AppState, actor: &Actor, q: &ReportQuery, out: &mut ReportsPa
             out.payments_chart = percent_bars(&format!("Payments by method ({main})"), &desc, &bars);
         }
     }
-    let tax = st.svc.tax_report(actor, q).await?;
     out.tax = Table {
         head: vec!["Month", "Rate", "Before tax", "Tax"],
         rows: tax

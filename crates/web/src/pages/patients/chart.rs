@@ -335,14 +335,15 @@ async fn render(
     // Money and funding: shown to those the services let see them (a provider sees no
     // balance; patients never reach the chart).
     let balances = match st.svc.patient_balance(actor, id).await {
-        Ok(b) => Some(
-            b.into_iter()
+        Ok(b) => Some({
+            let money = crate::pages::billing::money_for(b.iter().map(|b| b.currency.as_str()));
+            b.iter()
                 .map(|b| BalanceView {
-                    owing: crate::pages::billing::money(b.owing_minor, &b.currency),
+                    owing: money(b.owing_minor, &b.currency),
                     open_invoices: b.open_invoices,
                 })
-                .collect(),
-        ),
+                .collect()
+        }),
         Err(ServiceError::Forbidden) => None,
         Err(e) => return Err(e.into()),
     };

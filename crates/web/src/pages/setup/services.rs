@@ -94,6 +94,7 @@ async fn list(
 ) -> PageResult {
     let services = st.svc.list_services(&actor).await?;
     let specialties = st.svc.list_specialties(&actor).await?;
+    let money = crate::pages::billing::money_for(services.iter().map(|s| s.price.currency.as_str()));
     let mut rows: Vec<ServiceRow> = services
         .iter()
         .map(|s| ServiceRow {
@@ -105,7 +106,7 @@ async fn list(
                 .map(|x| x.name.clone())
                 .unwrap_or_default(),
             duration: minutes(s.duration_minutes),
-            price: s.price.to_string(),
+            price: money(s.price.amount_minor, s.price.currency.as_str()),
             mode: mode_label(s.mode),
             size: if s.is_group() { format!("Group, up to {}", s.capacity) } else { "Individual".into() },
             active: s.active,

@@ -1,6 +1,8 @@
 //! The patient portal: register, book (service → clinician → time → details → done),
 //! see, cancel and move appointments, join the waiting list and answer offers.
 
+mod start;
+
 use super::{FormErrors, Layout, PageError, PageResult};
 use crate::csrf::{CsrfToken, SESSION_COOKIE};
 use crate::extract::{Ctx, PageActor};
@@ -32,8 +34,8 @@ use serde::Deserialize;
 pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/register", get(register_page).post(register))
-        .route("/book", get(choose_service))
-        .route("/book/s/{service}", get(choose_provider))
+        .route("/book", get(start::choose_service))
+        .route("/book/s/{service}", get(start::choose_provider))
         .route("/book/s/{service}/time", get(choose_time))
         .route("/book/hold", post(hold))
         .route("/book/confirm/{id}", get(confirm_page).post(confirm))
@@ -187,105 +189,13 @@ impl Steps {
     }
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "portal_book_service.html")]
-struct ServicePage {
-    layout: Layout,
-    steps: Steps,
-    services: Vec<ServiceCard>,
-}
-
-struct ServiceCard {
-    id: String,
-    name: String,
-    description: String,
-    minutes: i64,
-    price: String,
-    video: bool,
-    group: bool,
-}
-
 #[derive(Deserialize)]
 struct MsgQuery {
     msg: Option<String>,
 }
 
-async fn choose_service(
-    State(st): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    PageActor(actor): PageActor,
-    Query(q): Query<MsgQuery>,
-) -> PageResult {
-    let offered: Vec<ServiceId> =
-        st.svc.list_providers(&actor).await?.into_iter().filter(|p| p.active).flat_map(|p| p.service_ids).collect();
-    let services = st
-        .svc
-        .list_services(&actor)
-        .await?
-        .into_iter()
-        .filter(|s| s.active && offered.contains(&s.id))
-        .map(|s| ServiceCard {
-            id: s.id.to_string(),
-            price: if s.price.amount_minor == 0 { "No charge".into() } else { s.price.to_string() },
-            video: s.mode == praxis_services::catalog::ServiceMode::Video,
-            group: s.is_group(),
-            minutes: s.duration_minutes,
-            description: s.description,
-            name: s.name,
-        })
-        .collect();
-    let mut layout = Layout::new(&actor, &csrf, "Book an appointment", "/book");
-    if q.msg.as_deref() == Some("welcome") {
-        layout = layout.notice("ok", "Welcome! Your account is ready. Choose what you would like to book.");
-    }
-    Ok(ServicePage { layout, steps: Steps(1), services }.into_response())
-}
-
-#[derive(Template, WebTemplate)]
-#[template(path = "portal_book_provider.html")]
-struct ProviderPage {
-    layout: Layout,
-    steps: Steps,
-    service: Service,
-    clinics: Vec<ClinicChoice>,
-}
-
-struct ClinicChoice {
-    clinic: Clinic,
-    providers: Vec<Provider>,
-}
-
 fn parse_id<T: std::str::FromStr>(s: &str, what: &'static str) -> Result<T, PageError> {
     s.parse().map_err(|_| PageError(ServiceError::NotFound { what }))
-}
-
-async fn choose_provider(
-    State(st): State<AppState>,
-    Extension(csrf): Extension<CsrfToken>,
-    PageActor(actor): PageActor,
-    Path(service): Path<String>,
-) -> PageResult {
-    let service_id: ServiceId = parse_id(&service, "Service")?;
-    let service = st.svc.get_service(&actor, service_id).await?;
-    let providers = st.svc.list_providers(&actor).await?;
-    let clinics = st
-        .svc
-        .list_clinics(&actor)
-        .await?
-        .into_iter()
-        .filter(|c| c.active)
-        .filter_map(|c| {
-            let here: Vec<Provider> = providers
-                .iter()
-                .filter(|p| p.active && p.service_ids.contains(&service_id) && p.clinic_ids.contains(&c.id))
-                .cloned()
-                .collect();
-            (!here.is_empty()).then_some(ClinicChoice { clinic: c, providers: here })
-        })
-        .collect();
-    let layout = Layout::new(&actor, &csrf, format!("Who would you like to see for {}?", service.name), "/book")
-        .crumbs(&[("Home", "/"), ("Book", "/book")]);
-    Ok(ProviderPage { layout, steps: Steps(2), service, clinics }.into_response())
 }
 
 #[derive(Default, Deserialize)]
