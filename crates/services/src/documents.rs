@@ -311,23 +311,16 @@ impl Services {
         Ok(out)
     }
 
-    /// The refusal for someone who may see nothing of this patient's documents: 404 for
-    /// patients (another patient's record is not revealed), 403 for the clinic's people.
-    async fn refuse(
-        &self,
-        actor: &Actor,
-        standings: &[Standing],
-        action: &str,
-        entity: &str,
-        id: String,
-        summary: &str,
-    ) -> ServiceError {
+    /// The refusal of a patient's document list: 404 (as for a made-up patient) to another
+    /// patient's account, which may not know the patient exists; 403 to the clinic's people.
+    async fn refuse_list(&self, actor: &Actor, standings: &[Standing], patient: PatientId) -> ServiceError {
         let err = if standings.iter().all(|s| matches!(s, Standing::OtherPatient | Standing::OwnPatient)) {
-            ServiceError::NotFound { what: "Document" }
+            ServiceError::NotFound { what: "Patient" }
         } else {
             ServiceError::Forbidden
         };
-        self.denied(actor, action, entity, Some(id), summary, err).await
+        let summary = "documents of a patient they may not see";
+        self.denied(actor, "document.list_denied", "patient", Some(patient.to_string()), summary, err).await
     }
 
     async fn check_links(&self, patient: PatientId, meta: &Meta, standings: &[Standing]) -> ServiceResult<()> {
@@ -611,16 +604,7 @@ impl Services {
         }
         let sees_any = AccessLevel::ALL.iter().any(|l| standings.iter().any(|s| rules::may_see(*s, *l, false)));
         if !sees_any {
-            return Err(self
-                .refuse(
-                    actor,
-                    &standings,
-                    "document.list_denied",
-                    "patient",
-                    patient.to_string(),
-                    "documents of a patient they may not see",
-                )
-                .await);
+            return Err(self.refuse_list(actor, &standings, patient).await);
         }
         let docs: Vec<Document> = store::for_patient(self.db(), patient)
             .await?
@@ -659,7 +643,9 @@ impl Services {
         let level = AccessLevel::parse(&row.access_level).unwrap_or(AccessLevel::AdminOnly);
         if !standings.iter().any(|s| rules::may_see(*s, level, row.confidential)) {
             let summary = format!("{purpose} refused: {} document of patient {}", row.access_level, row.patient_id);
-            return Err(self.refuse(actor, &standings, action, "document", id.to_string(), &summary).await);
+            // A document one may not see answers exactly like one that does not exist.
+            let missing = ServiceError::NotFound { what: "Document" };
+            return Err(self.denied(actor, action, "document", Some(id.to_string()), &summary, missing).await);
         }
         Ok((row, standings))
     }

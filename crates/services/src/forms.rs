@@ -425,15 +425,9 @@ impl Services {
         let row = store::assignment(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Form" })?;
         let patient = PatientId(row.patient_id);
         let standings = self.standings(actor, patient).await?;
-        let may_see = standings.iter().any(|s| {
-            matches!(s, Standing::Admin | Standing::Staff | Standing::TreatingProvider | Standing::OwnPatient)
-        });
-        if !may_see {
-            let err = if standings.iter().all(|s| *s == Standing::OtherPatient) {
-                ServiceError::NotFound { what: "Form" }
-            } else {
-                ServiceError::Forbidden
-            };
+        if !sees_forms(&standings) {
+            // A form one may not see answers exactly like one that does not exist.
+            let err = ServiceError::NotFound { what: "Form" };
             return Err(self
                 .denied(
                     actor,
@@ -586,6 +580,8 @@ impl Services {
         let row = store::assignment(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Form" })?;
         let standings = self.standings(actor, PatientId(row.patient_id)).await?;
         if !standings.iter().any(|s| matches!(s, Standing::Admin | Standing::Staff | Standing::TreatingProvider)) {
+            let err =
+                if sees_forms(&standings) { ServiceError::Forbidden } else { ServiceError::NotFound { what: "Form" } };
             return Err(self
                 .denied(
                     actor,
@@ -593,7 +589,7 @@ impl Services {
                     "intake_assignment",
                     Some(id.to_string()),
                     "withdraw a form of a patient they do not treat",
-                    ServiceError::Forbidden,
+                    err,
                 )
                 .await);
         }
@@ -624,11 +620,11 @@ impl Services {
         let row = store::assignment(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Form" })?;
         let mine = self.patients_i_act_for(actor).await?;
         if !mine.contains(&PatientId(row.patient_id)) {
-            let err = if actor.roles.is_patient_only() {
-                ServiceError::NotFound { what: "Form" }
-            } else {
-                ServiceError::Forbidden
-            };
+            // 403 to the clinic's people who see the form; 404 (as for a made-up id) to
+            // anyone else.
+            let standings = self.standings(actor, PatientId(row.patient_id)).await?;
+            let err =
+                if sees_forms(&standings) { ServiceError::Forbidden } else { ServiceError::NotFound { what: "Form" } };
             return Err(self
                 .denied(
                     actor,
@@ -754,4 +750,12 @@ impl Services {
         }
         Ok((done, fine))
     }
+}
+
+/// Whether someone in these standings may see a patient's forms: the clinic's staff and
+/// administrators, a provider treating the patient, the patient (or a guardian).
+fn sees_forms(standings: &[Standing]) -> bool {
+    standings
+        .iter()
+        .any(|s| matches!(s, Standing::Admin | Standing::Staff | Standing::TreatingProvider | Standing::OwnPatient))
 }

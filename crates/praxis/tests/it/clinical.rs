@@ -53,7 +53,7 @@ async fn a_note_is_drafted_signed_locked_and_amended_beside_the_original() {
     assert_eq!(post(&app, &staff, "/api/v1/appointments", b).await.0, 201);
     let other = app.api_login(&other_user).await;
     assert_eq!(get(&app, &other, &note).await.0, 404, "a draft is its author's");
-    assert_eq!(put(&app, &other, &note, json!({"content": {"text": "Mine now"}})).await.0, 403);
+    assert_eq!(put(&app, &other, &note, json!({"content": {"text": "Mine now"}})).await.0, 404, "nor to edit");
     let (_, list) = get(&app, &other, &notes).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 0, "drafts are not in others' lists");
     assert_eq!(list["total"], 0, "nor in their counts");
@@ -63,7 +63,7 @@ async fn a_note_is_drafted_signed_locked_and_amended_beside_the_original() {
         (1, Some(1)),
         "the author's draft is"
     );
-    assert_eq!(post(&app, &other, &format!("{note}/sign"), json!({})).await.0, 403);
+    assert_eq!(post(&app, &other, &format!("{note}/sign"), json!({})).await.0, 404, "nor to sign");
 
     // Signing locks it for good.
     let (s, signed) = post(&app, &provider, &format!("{note}/sign"), json!({})).await;

@@ -277,10 +277,11 @@ async fn details_change_within_what_one_may_file_and_removal_keeps_the_record() 
         (body["title"].as_str(), body["access_level"].as_str()),
         (Some("Insurance card (front)"), Some("admin_only"))
     );
-    // The provider cannot see it at all (admin only), so cannot remove it.
+    // The provider cannot see it at all (admin only), so cannot remove it: for them it
+    // does not exist.
     let res =
         app.client().delete(app.url(&format!("/api/v1/documents/{id}"))).bearer_auth(&provider).send().await.unwrap();
-    assert_eq!(res.status(), 403);
+    assert_eq!(res.status(), 404);
     let res =
         app.client().delete(app.url(&format!("/api/v1/documents/{id}"))).bearer_auth(&staff).send().await.unwrap();
     assert_eq!(res.status(), 204);

@@ -640,7 +640,10 @@ async fn every_api_route_for_every_role() {
                 Who::As(r) if expected_ok => {
                     assert!(![401, 403].contains(&status) && status < 500, "{method} {path} {r:?} → {status} {text}")
                 }
-                Who::As(r) => assert_eq!(status, 403, "{method} {path} {r:?}: {text}"),
+                // 404 where the record itself is hidden from the role (a clinical note from
+                // reception): records_one_may_not_see_answer_like_missing_ones checks that
+                // such answers equal a made-up id's.
+                Who::As(r) => assert!([403, 404].contains(&status), "{method} {path} {r:?} → {status}: {text}"),
             }
         }
     }
@@ -781,4 +784,102 @@ async fn every_scheduling_page_for_every_role() {
     let other_provider = app.browser_login(&other_provider_user).await;
     assert_eq!(other_provider.get(&format!("/appointments/{appt}")).await.0, 404);
     assert_eq!(other_provider.get(&format!("/setup/providers/{provider}/availability")).await.0, 403);
+}
+
+/// Replaces every UUID in `path` with a fresh one: the same route for a record that does
+/// not exist.
+fn made_up_ids(path: &str) -> String {
+    path.split('/')
+        .map(|seg| match uuid::Uuid::parse_str(seg) {
+            Ok(_) => uuid::Uuid::now_v7().to_string(),
+            Err(_) => seg.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// Routes under a record the outsider may see anyway (the public catalogue; for a
+/// provider, every patient's demographics and the whole waiting list): there a 403 tells
+/// them nothing new.
+fn outsider_sees_parent(outsider: Role, template: &str) -> bool {
+    let public = ["/api/v1/clinics/", "/api/v1/providers/", "/api/v1/services/"];
+    public.iter().any(|p| template.starts_with(p))
+        || (outsider == Role::Provider
+            && (template.starts_with("/api/v1/patients/{id}") || template.starts_with("/api/v1/waitlist/")))
+}
+
+/// No existence oracle: for a record the caller may not see, every route answers exactly
+/// what a made-up id gets (404) — with a good body and with a malformed one, so the
+/// permission is checked before the body is read. The outsiders are another patient and
+/// a provider who does not treat the patient.
+#[tokio::test]
+async fn records_one_may_not_see_answer_like_missing_ones() {
+    let app = TestApp::spawn().await;
+    let clinic = app.clinic("Main", "Australia/Sydney").await;
+    let service = app
+        .service(praxis_services::catalog::ServiceInput {
+            name: "Visit".into(),
+            duration_minutes: Some(30),
+            slot_step_minutes: Some(30),
+            booking_horizon_days: Some(365),
+            ..Default::default()
+        })
+        .await;
+    let (_, provider) = app.provider(&[clinic.id], &[service.id]).await;
+    app.weekdays(&provider, clinic.id, "09:00", "17:00").await;
+    let (_, patient) = app.patient_user().await;
+    let (other_patient, _) = app.patient_user().await;
+    let (other_provider, _) = app.provider(&[clinic.id], &[service.id]).await;
+    let targets =
+        Targets { clinic, service, provider, patient, counter: Default::default(), windows: Default::default() };
+    // The provider treats the patient (they have an appointment); the outsiders do not.
+    targets.appointment(&app).await;
+    let outsiders =
+        [(Role::Patient, app.api_login(&other_patient).await), (Role::Provider, app.api_login(&other_provider).await)];
+    let send = |method: &str, path: &str, body: &serde_json::Value, token: &str| {
+        let mut req = app.client().request(method.parse().unwrap(), app.url(path)).bearer_auth(token);
+        if !body.is_null() {
+            req = req.json(body);
+        }
+        async move {
+            let res = req.send().await.unwrap();
+            (res.status().as_u16(), res.text().await.unwrap_or_default())
+        }
+    };
+    let mut oracles = Vec::new();
+    for (method, template, body, _) in api_table() {
+        if !template.contains('{') {
+            continue;
+        }
+        for (outsider, token) in &outsiders {
+            if outsider_sees_parent(*outsider, template) {
+                continue;
+            }
+            let mut bodies = vec![body.clone()];
+            if !body.is_null() {
+                bodies.push(json!(["not", "an", "object"]));
+            }
+            for b in bodies {
+                let (path, b) = targets.resolve(&app, template, &b).await;
+                let fake = made_up_ids(&path);
+                if fake == path {
+                    continue; // no id in it (a report kind, an alert key)
+                }
+                let (real, text) = send(method, &path, &b, token).await;
+                let (missing, missing_text) = send(method, &fake, &b, token).await;
+                let allowed = (200..300).contains(&real);
+                let detail = |t: &str| {
+                    serde_json::from_str::<serde_json::Value>(t)
+                        .ok()
+                        .and_then(|v| v["detail"].as_str().map(str::to_string))
+                };
+                if !allowed && (real != missing || detail(&text) != detail(&missing_text)) {
+                    oracles.push(format!(
+                        "{method} {template} as another {outsider:?} (body {b}): {real} {text} — made-up id: {missing} {missing_text}"
+                    ));
+                }
+            }
+        }
+    }
+    assert!(oracles.is_empty(), "{} existence oracles:\n{}", oracles.len(), oracles.join("\n"));
 }

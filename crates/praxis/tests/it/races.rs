@@ -131,3 +131,49 @@ async fn two_server_instances_on_one_database_still_book_exactly_one() {
     assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 99);
     assert_eq!(occupied(&app, &race).await.len(), 1);
 }
+
+/// Retries of one booking racing each other on two instances (the same Idempotency-Key
+/// and body): every answer is that one booking — 201 for the request that made it, 200
+/// for the replays — never "just taken" by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_retries_with_one_key_all_get_the_one_booking() {
+    let app = TestApp::spawn().await;
+    let second = TestApp::spawn_on(app.test_db.clone(), test_settings()).await;
+    second.clock.set(app.clock.now());
+    let race = prepare(&app, 1).await;
+    let f = &race.fixture;
+    let body = json!({"service_id": f.service.id, "provider_id": f.provider.id, "clinic_id": f.clinic.id,
+                      "start": tue("15:00"), "patient_id": race.patients[0]});
+    let barrier = Arc::new(tokio::sync::Barrier::new(100));
+    let mut handles = Vec::new();
+    for i in 0..100 {
+        let server = if i % 2 == 0 { &app } else { &second };
+        let (client, url) = (server.client(), server.url("/api/v1/appointments"));
+        let (token, body, barrier) = (race.token.clone(), body.clone(), barrier.clone());
+        handles.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let res = client
+                .post(url)
+                .bearer_auth(token)
+                .header("Idempotency-Key", "retry-of-one-booking")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap();
+            (status, body)
+        }));
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    let mut statuses = Vec::new();
+    for h in handles {
+        let (status, body) = h.await.unwrap();
+        assert!(status == 201 || status == 200, "a retry was answered {status}: {body}");
+        ids.insert(body["id"].as_str().unwrap().to_string());
+        statuses.push(status);
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(ids.len(), 1, "every answer is the same booking: {ids:?}");
+    assert_eq!(occupied(&app, &race).await.len(), 1);
+}

@@ -106,7 +106,7 @@ async fn the_documents_tab_uploads_refuses_on_the_form_and_downloads() {
     assert!(!page.contains("Discharge letter"), "no clinical document in the staff list");
     assert!(page.contains("value=\"admin_only\""), "staff file paperwork");
     let (s, _) = staff.get(&format!("/documents/{id}/download")).await;
-    assert_eq!(s, 403);
+    assert_eq!(s, 404, "a document one may not see is not there");
     // The patient reaches neither the chart nor the clinical document.
     let patient_browser = app.browser_login(&f.patient_user).await;
     let (s, _) = patient_browser.get(&format!("/documents/{id}/download")).await;

@@ -410,7 +410,10 @@ async fn booking_starts_at_one_clinic_with_its_own_services_and_prices() {
     let (s, page) = b.get("/book").await;
     assert_eq!(s, 200);
     assert!(page.contains("Which clinic would you like to visit?"), "{page}");
-    assert!(page.contains(&format!("/book?clinic={}", f.clinic.id)) && page.contains(&format!("/book?clinic={lotus}", lotus = lotus.id)));
+    assert!(
+        page.contains(&format!("/book?clinic={}", f.clinic.id))
+            && page.contains(&format!("/book?clinic={lotus}", lotus = lotus.id))
+    );
     assert!(!page.contains("/book/s/"), "no service before a clinic is chosen");
     // An unknown or malformed clinic is as if none was named.
     for bad in ["nonsense", "00000000-0000-0000-0000-000000000000"] {
@@ -424,7 +427,10 @@ async fn booking_starts_at_one_clinic_with_its_own_services_and_prices() {
     assert!(page.contains("Physiotherapy") && page.contains("₹2,000.00"), "{page}");
     assert!(!page.contains("Consultation") && !page.contains("INR"), "{page}");
     assert!(page.contains(&format!("/book/s/{}?clinic={}", physio.id, lotus.id)));
-    assert!(page.contains(&format!("/book?clinic={}\">Harbour Clinic", f.clinic.id)), "the other clinic is one click away");
+    assert!(
+        page.contains(&format!("/book?clinic={}\">Harbour Clinic", f.clinic.id)),
+        "the other clinic is one click away"
+    );
     // Step 2 keeps the clinic and leads back to it.
     let (_, page) = b.get(&format!("/book/s/{}?clinic={}", physio.id, lotus.id)).await;
     assert!(page.contains("Lotus Clinic") && !page.contains("Harbour Clinic"));

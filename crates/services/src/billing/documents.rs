@@ -79,7 +79,11 @@ impl Services {
         let p = praxis_store::billing::payments::get(self.db(), id)
             .await?
             .ok_or(ServiceError::NotFound { what: "Payment" })?;
-        let inv = self.get_invoice(actor, InvoiceId(p.invoice_id)).await?;
+        // A payment on an invoice one may not see answers like a payment that does not exist.
+        let inv = self.get_invoice(actor, InvoiceId(p.invoice_id)).await.map_err(|e| match e {
+            ServiceError::NotFound { .. } => ServiceError::NotFound { what: "Payment" },
+            e => e,
+        })?;
         let payment =
             inv.payments.iter().find(|x| x.id == id).cloned().ok_or(ServiceError::NotFound { what: "Payment" })?;
         let bytes = self.render_receipt_pdf(&inv, &payment).await?;

@@ -31,12 +31,34 @@ impl Services {
         }
     }
 
-    /// 403 unless `actor` may read `patient`'s clinical record; an unknown patient is 404.
+    /// Whether `actor` may know that `patient` exists: whoever manages all patients, and
+    /// a patient or guardian for the records they act for.
+    pub(crate) async fn sees_patient(&self, actor: &Actor, patient: PatientId) -> ServiceResult<bool> {
+        Ok(match actor.roles.scope(Permission::ManagePatients) {
+            Some(Scope::All) => true,
+            Some(Scope::Own) => self.patients_i_act_for(actor).await?.contains(&patient),
+            None => false,
+        })
+    }
+
+    /// The refusal for `patient`'s record: 403 to someone who may know the patient exists,
+    /// else the 404 a made-up id gets (no existence oracle).
+    async fn refusal_for(&self, actor: &Actor, patient: PatientId) -> ServiceResult<ServiceError> {
+        Ok(if self.sees_patient(actor, patient).await? {
+            ServiceError::Forbidden
+        } else {
+            ServiceError::NotFound { what: "Patient" }
+        })
+    }
+
+    /// 403 unless `actor` may read `patient`'s clinical record (404 to those who may not
+    /// know the patient exists); an unknown patient is 404.
     pub(crate) async fn require_clinical_read(&self, actor: &Actor, patient: PatientId) -> ServiceResult<()> {
         patients::get(self.db(), patient).await?.ok_or(ServiceError::NotFound { what: "Patient" })?;
         if self.may_read_clinical(actor, patient).await? {
             Ok(())
         } else {
+            let refusal = self.refusal_for(actor, patient).await?;
             Err(self
                 .denied(
                     actor,
@@ -44,7 +66,7 @@ impl Services {
                     "patient",
                     Some(patient.to_string()),
                     "clinical record refused",
-                    ServiceError::Forbidden,
+                    refusal,
                 )
                 .await)
         }
@@ -58,6 +80,7 @@ impl Services {
         if patients::treats(self.db(), provider, patient).await? {
             Ok(provider)
         } else {
+            let refusal = self.refusal_for(actor, patient).await?;
             Err(self
                 .denied(
                     actor,
@@ -65,10 +88,16 @@ impl Services {
                     "patient",
                     Some(patient.to_string()),
                     "not treating this patient",
-                    ServiceError::Forbidden,
+                    refusal,
                 )
                 .await)
         }
+    }
+
+    /// Checks, before a request's body is read, that `actor` may write notes for `patient`
+    /// (so a malformed body on someone else's record answers like a missing one).
+    pub async fn check_clinical_write(&self, actor: &Actor, patient: PatientId) -> ServiceResult<()> {
+        self.require_clinical_write(actor, patient).await.map(|_| ())
     }
 
     /// The acting user's provider profile, if they are a provider (pages use it to offer

@@ -15,4 +15,4 @@ mod keys;
 mod notes;
 
 pub use keys::RotationReport;
-pub use notes::{Amendment, AssessmentKind, Attendance, NewNote, Note, NoteContent, NoteKind, Score};
+pub use notes::{Amendment, AssessmentKind, Attendance, NewNote, Note, NoteContent, NoteKind, NoteUse, Score};

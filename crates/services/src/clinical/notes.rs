@@ -307,6 +307,30 @@ fn kind_of(s: &str) -> NoteKind {
     }
 }
 
+/// What a caller wants to do with a note; a refusal is audited under its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoteUse {
+    /// Read it.
+    Read,
+    /// Edit a draft.
+    Edit,
+    /// Sign a draft.
+    Sign,
+    /// Amend a signed note.
+    Amend,
+}
+
+impl NoteUse {
+    fn refused(self) -> &'static str {
+        match self {
+            NoteUse::Read => "clinical.read_denied",
+            NoteUse::Edit => "clinical.note_edit_denied",
+            NoteUse::Sign => "clinical.note_sign_denied",
+            NoteUse::Amend => "clinical.note_amend_denied",
+        }
+    }
+}
+
 impl Services {
     fn open_note(&self, r: &NoteRow) -> ServiceResult<(NoteContent, String)> {
         let json = self
@@ -429,7 +453,7 @@ impl Services {
 
     /// Replaces a draft's content (its author only). A signed note answers 409.
     pub async fn update_note(&self, actor: &Actor, id: Uuid, input: NewNote) -> ServiceResult<Note> {
-        let current = clinical::get(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Note" })?;
+        let current = self.visible_note(actor, id, NoteUse::Edit).await?;
         let author = self.require_clinical_write(actor, PatientId(current.patient_id)).await?;
         if current.author_provider_id != author.0 {
             return Err(self
@@ -484,7 +508,7 @@ impl Services {
 
     /// Signs a draft (its author only); it is final from then on.
     pub async fn sign_note(&self, actor: &Actor, id: Uuid) -> ServiceResult<Note> {
-        let current = clinical::get(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Note" })?;
+        let current = self.visible_note(actor, id, NoteUse::Sign).await?;
         let author = self.require_clinical_write(actor, PatientId(current.patient_id)).await?;
         if current.author_provider_id != author.0 {
             return Err(ServiceError::Forbidden);
@@ -505,7 +529,7 @@ impl Services {
 
     /// Adds an amendment to a signed note (any provider treating the patient).
     pub async fn amend_note(&self, actor: &Actor, id: Uuid, reason: &str, text: &str) -> ServiceResult<Note> {
-        let current = clinical::get(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Note" })?;
+        let current = self.visible_note(actor, id, NoteUse::Amend).await?;
         let author = self.require_clinical_write(actor, PatientId(current.patient_id)).await?;
         let mut v = Validation::new();
         let reason = v.required("reason", reason, 300);
@@ -548,20 +572,39 @@ impl Services {
         self.read_note(actor, id).await
     }
 
-    /// One note with its amendments, if the actor may read the patient's clinical
-    /// record. The read is audited.
-    pub async fn read_note(&self, actor: &Actor, id: Uuid) -> ServiceResult<Note> {
-        let row = clinical::get(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Note" })?;
-        self.require_clinical_read(actor, PatientId(row.patient_id)).await?;
-        // A draft is its author's until signed (administrators, who read everything, too).
+    /// The note `id` if `actor` may read it — the patient's clinical record, and a draft
+    /// only by its author (and administrators, who read everything). Anyone else gets the
+    /// 404 a made-up id gets, so the answer never tells that the note exists; a refusal
+    /// on the record is audited.
+    async fn visible_note(&self, actor: &Actor, id: Uuid, purpose: NoteUse) -> ServiceResult<NoteRow> {
+        let refused = purpose.refused();
+        let missing = || ServiceError::NotFound { what: "Note" };
+        let row = clinical::get(self.db(), id).await?.ok_or_else(missing)?;
+        let note = Some(id.to_string());
+        if !self.may_read_clinical(actor, PatientId(row.patient_id)).await? {
+            return Err(self.denied(actor, refused, "clinical_note", note, "clinical record refused", missing()).await);
+        }
         let reads_all = actor.roles.scope(praxis_domain::Permission::ReadClinicalRecords)
             == Some(praxis_domain::permissions::Scope::All);
         if row.status == "draft"
             && !reads_all
             && self.actor_provider(actor).await?.is_none_or(|p| p.0 != row.author_provider_id)
         {
-            return Err(ServiceError::NotFound { what: "Note" });
+            return Err(self.denied(actor, refused, "clinical_note", note, "a draft is its author's", missing()).await);
         }
+        Ok(row)
+    }
+
+    /// Checks, before a request's body is read, that `actor` may see note `id` (404 as
+    /// for a missing one otherwise).
+    pub async fn check_note_visible(&self, actor: &Actor, id: Uuid, purpose: NoteUse) -> ServiceResult<()> {
+        self.visible_note(actor, id, purpose).await.map(|_| ())
+    }
+
+    /// One note with its amendments, if the actor may read the patient's clinical
+    /// record. The read is audited.
+    pub async fn read_note(&self, actor: &Actor, id: Uuid) -> ServiceResult<Note> {
+        let row = self.visible_note(actor, id, NoteUse::Read).await?;
         let amendments = clinical::amendments(self.db(), &[id]).await?;
         let note = self.note_view(row, &amendments)?;
         self.audit_read(

@@ -242,6 +242,15 @@ impl Services {
             Ok(id) => id,
             Err(e) => {
                 drop(tx);
+                // On PostgreSQL a retry racing the first request with the same key sees
+                // the time taken — by that very request, which committed its key with
+                // the booking. Answer what it booked, not "just taken".
+                if let Some(key) = idempotency_key
+                    && matches!(e, ServiceError::Conflict { .. })
+                    && let Some(prev) = self.stored_idempotency(&actor_key, key).await?
+                {
+                    return self.replay(&prev, &hash).await;
+                }
                 return Err(e);
             }
         };
@@ -249,19 +258,28 @@ impl Services {
             && let Err(e) = appointments::idempotency_put(&mut tx, &actor_key, key, &hash, Some(id), now).await
         {
             drop(tx);
-            if e.is_unique("idempotency") || e.is_unique("actor_key") {
+            if (e.is_unique("idempotency") || e.is_unique("actor_key"))
+                && let Some(prev) = self.stored_idempotency(&actor_key, key).await?
+            {
                 // A concurrent retry with the same key won; answer what it booked.
-                let mut tx = self.db().begin().await?;
-                let prev = appointments::idempotency_get(&mut tx, &actor_key, key).await?;
-                tx.rollback().await?;
-                if let Some(prev) = prev {
-                    return self.replay(&prev, &hash).await;
-                }
+                return self.replay(&prev, &hash).await;
             }
             return Err(booking_store_error(e));
         }
         tx.commit().await.map_err(booking_store_error)?;
         Ok(Booked { appointment: self.load_appointment(id).await?, replayed: false })
+    }
+
+    /// The committed answer for `(actor, key)`, read in a transaction of its own.
+    async fn stored_idempotency(
+        &self,
+        actor_key: &str,
+        key: &str,
+    ) -> ServiceResult<Option<appointments::IdempotencyRow>> {
+        let mut tx = self.db().begin().await?;
+        let prev = appointments::idempotency_get(&mut tx, actor_key, key).await?;
+        tx.rollback().await?;
+        Ok(prev)
     }
 
     async fn replay(&self, prev: &appointments::IdempotencyRow, hash: &str) -> ServiceResult<Booked> {
@@ -523,6 +541,7 @@ impl Services {
         let row =
             appointments::get_for_update(&mut tx, id).await?.ok_or(ServiceError::NotFound { what: "Appointment" })?;
         let parts = appointments::participants_tx(&mut tx, id).await?;
+        self.require_visible(actor, &row, &parts).await?;
         let status: AppointmentStatus = row.status.parse().map_err(|e| ServiceError::Internal(format!("{e}")))?;
         // Confirming one's own hold is a booking step; everything else is clinic workflow.
         let confirming_hold = action == AppointmentAction::Confirm
@@ -978,6 +997,8 @@ impl Services {
         let mut tx = self.db().begin().await?;
         let row =
             appointments::get_for_update(&mut tx, id).await?.ok_or(ServiceError::NotFound { what: "Appointment" })?;
+        let parts = appointments::participants_tx(&mut tx, id).await?;
+        self.require_visible(actor, &row, &parts).await?;
         if row.capacity <= 1 {
             return Err(ServiceError::conflict("not_a_group", "Only group sessions take more than one patient."));
         }

@@ -36,8 +36,8 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use praxis_domain::permissions::Scope;
 use praxis_domain::{
-    AppointmentId, AppointmentStatus, AvailabilityException, Busy, ClinicClosure, ClinicId, PatientId, ProviderId,
-    SeriesId, ServiceId, SlotInput, SlotRejection, UserId, WeeklyWindow,
+    AppointmentId, AppointmentStatus, AvailabilityException, Busy, ClinicClosure, ClinicId, PatientId, Permission,
+    ProviderId, SeriesId, ServiceId, SlotInput, SlotRejection, UserId, WeeklyWindow,
 };
 use praxis_store::appointments::{AppointmentRow, BusyRow, ParticipantRow};
 use praxis_store::catalog::{self, ProviderRow};
@@ -430,6 +430,24 @@ impl Services {
         } else {
             Err(ServiceError::NotFound { what: "Appointment" })
         }
+    }
+
+    /// 404, exactly as for a missing id, unless `actor` may see the appointment at all:
+    /// staff and administrators every one, providers their own schedule, patients their
+    /// own bookings. Checked before the permission for the action, so a patient trying to
+    /// check in someone else's real appointment learns nothing a made-up id would not tell.
+    pub(crate) async fn require_visible(
+        &self,
+        actor: &Actor,
+        appt: &AppointmentRow,
+        participants: &[ParticipantRow],
+    ) -> ServiceResult<()> {
+        let visible = match actor.roles.scope(Permission::ViewAppointments) {
+            Some(Scope::All) => true,
+            Some(Scope::Own) => self.owns_appointment(actor, appt, participants).await?,
+            None => false,
+        };
+        if visible { Ok(()) } else { Err(ServiceError::NotFound { what: "Appointment" }) }
     }
 
     /// Records a refused attempt in the audit log (its own transaction), then returns

@@ -335,7 +335,14 @@ impl Services {
                 "This offer has expired and passed to the next person waiting.",
             ));
         }
-        self.transition(actor, AppointmentId(offer.appointment_id), AppointmentAction::Confirm).await
+        // The offer is theirs to see; a held time they may not book for is a 403, not "no
+        // such appointment".
+        self.transition(actor, AppointmentId(offer.appointment_id), AppointmentAction::Confirm).await.map_err(|e| {
+            match e {
+                ServiceError::NotFound { what: "Appointment" } => ServiceError::Forbidden,
+                e => e,
+            }
+        })
     }
 
     /// Declines an offer: the time passes to the next person waiting; the entry stays on

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use praxis_domain::{PatientId, ProviderId, UserId};
-use praxis_services::clinical::{NewNote, Note, NoteKind};
+use praxis_services::clinical::{NewNote, Note, NoteKind, NoteUse};
 use praxis_services::patients::{Consent, ConsentInput, Guardian, NewPatient, Patient, PatientQuery};
 use praxis_services::users::PageRequest;
 use serde::{Deserialize, Serialize};
@@ -272,13 +272,17 @@ async fn patient_notes(
 
 /// Write a draft note or assessment (providers who treat the patient).
 #[utoipa::path(post, path = "/api/v1/patients/{id}/notes", tag = "clinical", security(("bearer" = [])), params(("id" = String, Path)), request_body = NewNote,
-    responses((status = 201, body = Note), (status = 403, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ)))]
+    responses((status = 201, body = Note), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ)))]
 async fn create_note(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
     ApiPath(id): ApiPath<PatientId>,
-    ApiJson(b): ApiJson<NewNote>,
+    body: Result<ApiJson<NewNote>, Problem>,
 ) -> ApiResult<(StatusCode, Json<Note>)> {
+    // Who may write here is settled before the body is read: someone else's record
+    // answers 404 whatever the body.
+    st.svc.check_clinical_write(&a, id).await?;
+    let ApiJson(b) = body?;
     Ok((StatusCode::CREATED, Json(st.svc.create_note(&a, id, b).await?)))
 }
 
@@ -295,19 +299,21 @@ async fn get_note(
 
 /// Replace a draft's content (its author). A signed note answers 409.
 #[utoipa::path(put, path = "/api/v1/notes/{id}", tag = "clinical", security(("bearer" = [])), params(("id" = String, Path)), request_body = NewNote,
-    responses((status = 200, body = Note), (status = 403, body = Problem, content_type = PJ), (status = 409, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ)))]
+    responses((status = 200, body = Note), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ), (status = 409, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ)))]
 async fn update_note(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(b): ApiJson<NewNote>,
+    body: Result<ApiJson<NewNote>, Problem>,
 ) -> ApiResult<Json<Note>> {
+    st.svc.check_note_visible(&a, id, NoteUse::Edit).await?;
+    let ApiJson(b) = body?;
     Ok(Json(st.svc.update_note(&a, id, b).await?))
 }
 
 /// Sign a draft (its author): it never changes again.
 #[utoipa::path(post, path = "/api/v1/notes/{id}/sign", tag = "clinical", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Note), (status = 403, body = Problem, content_type = PJ), (status = 409, body = Problem, content_type = PJ)))]
+    responses((status = 200, body = Note), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ), (status = 409, body = Problem, content_type = PJ)))]
 async fn sign_note(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
@@ -329,12 +335,14 @@ pub struct AmendmentInput {
 
 /// Amend a signed note; the amendment shows beside the original.
 #[utoipa::path(post, path = "/api/v1/notes/{id}/amendments", tag = "clinical", security(("bearer" = [])), params(("id" = String, Path)), request_body = AmendmentInput,
-    responses((status = 200, body = Note), (status = 403, body = Problem, content_type = PJ), (status = 409, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ)))]
+    responses((status = 200, body = Note), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ), (status = 409, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ)))]
 async fn amend_note(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(b): ApiJson<AmendmentInput>,
+    body: Result<ApiJson<AmendmentInput>, Problem>,
 ) -> ApiResult<Json<Note>> {
+    st.svc.check_note_visible(&a, id, NoteUse::Amend).await?;
+    let ApiJson(b) = body?;
     Ok(Json(st.svc.amend_note(&a, id, &b.reason, &b.text).await?))
 }

@@ -25,7 +25,8 @@ pub fn parse_major(text: &str, currency: Currency) -> Result<i64, String> {
         None => (t, None),
     };
     let example = if exp == 0 { "120".to_string() } else { format!("120.{}", "5".repeat(exp as usize)) };
-    let whole = strip_grouping(whole, code == "INR").ok_or_else(|| format!("Write the amount with digits, for example {example}."))?;
+    let whole = strip_grouping(whole, code == "INR")
+        .ok_or_else(|| format!("Write the amount with digits, for example {example}."))?;
     if whole.is_empty() && fraction.is_none_or(str::is_empty) {
         return Err(format!("Write the amount with digits, for example {example}."));
     }
@@ -40,10 +41,12 @@ pub fn parse_major(text: &str, currency: Currency) -> Result<i64, String> {
             n => format!("{code} amounts have at most {n} digits after the point, for example {example}."),
         });
     }
-    let too_large = || format!(
+    let too_large = || {
+        format!(
             "That amount is too large; the most is {}.",
             format_money(Money::new(MAX_MINOR, currency), MoneyStyle::Local)
-        );
+        )
+    };
     let mut minor: i64 = 0;
     let padded = format!("{whole}{fraction:0<width$}", width = exp as usize);
     for d in padded.bytes() {
@@ -85,7 +88,8 @@ fn strip_grouping(whole: &str, indian: bool) -> Option<String> {
         let (last, middle) = rest.split_last()?;
         let first_ok = !first.is_empty() && first.len() <= 3;
         let western = first_ok && rest.iter().all(|g| g.len() == 3);
-        let lakh = indian && !first.is_empty() && first.len() <= 2 && last.len() == 3 && middle.iter().all(|g| g.len() == 2);
+        let lakh =
+            indian && !first.is_empty() && first.len() <= 2 && last.len() == 3 && middle.iter().all(|g| g.len() == 2);
         if !(western || lakh) {
             return None;
         }

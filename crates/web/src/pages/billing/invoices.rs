@@ -154,24 +154,24 @@ async fn list(
         Some(p) => {
             let money = super::money_for(p.items.iter().map(|i| i.currency.as_str()));
             (
-            p.items
-                .iter()
-                .map(|i| InvoiceRow {
-                    id: i.id.to_string(),
-                    number: i.number.clone().unwrap_or_else(|| "Draft".into()),
-                    patient: i.patient_name.clone(),
-                    clinic: i.clinic_name.clone(),
-                    issued: i.issue_date.map(long_date).unwrap_or_else(|| fmt_day(i.created_at, &zone)),
-                    due: i.due_date.map(long_date).unwrap_or_default(),
-                    total: money(i.total_minor, &i.currency),
-                    balance: money(i.balance_minor, &i.currency),
-                    status: i.status_label.clone(),
-                    chip: status_chip(i.status),
-                })
-                .collect(),
-            p.total,
-            p.page,
-        )
+                p.items
+                    .iter()
+                    .map(|i| InvoiceRow {
+                        id: i.id.to_string(),
+                        number: i.number.clone().unwrap_or_else(|| "Draft".into()),
+                        patient: i.patient_name.clone(),
+                        clinic: i.clinic_name.clone(),
+                        issued: i.issue_date.map(long_date).unwrap_or_else(|| fmt_day(i.created_at, &zone)),
+                        due: i.due_date.map(long_date).unwrap_or_default(),
+                        total: money(i.total_minor, &i.currency),
+                        balance: money(i.balance_minor, &i.currency),
+                        status: i.status_label.clone(),
+                        chip: status_chip(i.status),
+                    })
+                    .collect(),
+                p.total,
+                p.page,
+            )
         }
         None => (Vec::new(), 0, 1),
     };

@@ -338,10 +338,7 @@ async fn render(
         Ok(b) => Some({
             let money = crate::pages::billing::money_for(b.iter().map(|b| b.currency.as_str()));
             b.iter()
-                .map(|b| BalanceView {
-                    owing: money(b.owing_minor, &b.currency),
-                    open_invoices: b.open_invoices,
-                })
+                .map(|b| BalanceView { owing: money(b.owing_minor, &b.currency), open_invoices: b.open_invoices })
                 .collect()
         }),
         Err(ServiceError::Forbidden) => None,

@@ -77,7 +77,8 @@ async fn bookable(st: &AppState, actor: &Actor) -> Result<Vec<Bookable>, Service
 /// The clinic of the patient's latest real appointment (booked, attended or cancelled —
 /// not an abandoned hold), where they would most likely book again.
 async fn own_clinic(st: &AppState, actor: &Actor) -> Result<Option<ClinicId>, ServiceError> {
-    let page = st.svc.list_appointments(actor, AppointmentFilter::default(), PageRequest::new(Some(1), Some(200))).await?;
+    let page =
+        st.svc.list_appointments(actor, AppointmentFilter::default(), PageRequest::new(Some(1), Some(200))).await?;
     Ok(page
         .items
         .iter()
@@ -128,7 +129,11 @@ pub(super) async fn choose_service(
             .collect(),
         None => Vec::new(),
     };
-    let title = if clinic.is_none() && !all.is_empty() { "Which clinic would you like to visit?" } else { "Book an appointment" };
+    let title = if clinic.is_none() && !all.is_empty() {
+        "Which clinic would you like to visit?"
+    } else {
+        "Book an appointment"
+    };
     let mut layout = Layout::new(&actor, &csrf, title, "/book");
     if q.msg.as_deref() == Some("welcome") {
         layout = layout.notice("ok", "Welcome! Your account is ready. Choose what you would like to book.");
