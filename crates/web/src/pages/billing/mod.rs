@@ -78,9 +78,7 @@ pub(crate) type MoneyFmt = Box<dyn Fn(i64, &str) -> String + Send + Sync>;
 /// The money formatter for a page that shows amounts in `currencies` (one entry per
 /// amount or per currency, repeats allowed): "$85.00" while each symbol is unambiguous,
 /// "A$85.00" and "US$85.00" once two currencies on the page would share "$".
-pub(crate) fn money_for<'a>(
-    currencies: impl IntoIterator<Item = &'a str>,
-) -> Box<dyn Fn(i64, &str) -> String + Send + Sync> {
+pub(crate) fn money_for<'a>(currencies: impl IntoIterator<Item = &'a str>) -> MoneyFmt {
     let parsed = currencies.into_iter().filter_map(|c| praxis_domain::Currency::parse(c).ok());
     let style = praxis_domain::billing::MoneyStyle::for_currencies(parsed);
     // Boxed so that it borrows nothing from `currencies`: the rows can move on.
