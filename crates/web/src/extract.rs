@@ -154,7 +154,8 @@ fn json_problem(rej: JsonRejection) -> Problem {
     }
 }
 
-/// A query string whose rejection is a 400 problem.
+/// A query string whose rejection is the usual 422 validation problem, naming the
+/// parameter in `errors[]` where the parser says which one it was.
 pub struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
@@ -164,7 +165,22 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| ApiQuery(q.0))
-            .map_err(|e: QueryRejection| Problem::new(StatusCode::BAD_REQUEST, "bad_query", e.body_text()))
+            .map_err(|e: QueryRejection| query_problem(&e.body_text()))
+    }
+}
+
+/// "Failed to deserialize query string: missing field `service_id`" → a 422 whose
+/// `errors[]` says `service_id` is required.
+fn query_problem(text: &str) -> Problem {
+    let reason = text.split_once("query string: ").map(|(_, r)| r).unwrap_or(text).trim().to_string();
+    let missing = reason.strip_prefix("missing field `").and_then(|r| r.split_once('`')).map(|(f, _)| f.to_string());
+    let (field, code, message) = match missing {
+        Some(f) => (f, "required", "This query parameter is required.".to_string()),
+        None => ("query".to_string(), "invalid", format!("A query parameter is malformed: {reason}")),
+    };
+    Problem {
+        errors: vec![praxis_domain::FieldError { field, code: code.into(), message: message.clone() }],
+        ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "validation", message)
     }
 }
 

@@ -172,10 +172,13 @@ async fn malformed_bodies_never_cause_a_server_error_on_any_route() {
         let res = app.client().get(app.url(&format!("/api/v1/users/{id}"))).bearer_auth(&admin).send().await.unwrap();
         assert_eq!(res.status(), 404, "{id}");
     }
-    // Wrong query values are 400.
+    // Wrong query values are the usual 422 validation problem.
     let res =
         app.client().get(app.url("/api/v1/users?page=abc&active=maybe")).bearer_auth(&admin).send().await.unwrap();
-    assert_eq!(res.status(), 400);
+    assert_eq!(res.status(), 422);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["type"], "urn:praxis:problem:validation", "{body}");
+    assert!(body["errors"].as_array().is_some_and(|e| !e.is_empty()), "{body}");
 }
 
 #[tokio::test]

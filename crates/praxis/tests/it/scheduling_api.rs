@@ -294,8 +294,12 @@ async fn slot_search_ranges_are_checked() {
     assert_eq!((s, body["errors"][0]["code"].as_str()), (422, Some("before_from")));
     let (s, body) = get(&app, &token, &format!("{base}&from=2026-03-01&until=2026-06-30")).await;
     assert_eq!((s, body["errors"][0]["code"].as_str()), (422, Some("range_too_long")));
-    assert_eq!(get(&app, &token, &format!("{base}&from=2026-02-30")).await.0, 400, "no such date");
-    assert_eq!(get(&app, &token, "/api/v1/slots?service_id=not-a-uuid").await.0, 400);
+    assert_eq!(get(&app, &token, &format!("{base}&from=2026-02-30")).await.0, 422, "no such date");
+    assert_eq!(get(&app, &token, "/api/v1/slots?service_id=not-a-uuid").await.0, 422);
+    // A missing parameter is named, like a missing field of a body.
+    let (s, body) = get(&app, &token, "/api/v1/slots").await;
+    assert_eq!((s, body["errors"][0]["field"].as_str()), (422, Some("service_id")), "{body}");
+    assert_eq!(body["errors"][0]["code"], "required");
     assert_eq!(get(&app, &token, &format!("/api/v1/slots?service_id={}", uuid::Uuid::now_v7())).await.0, 422);
     let (s, _) = get(&app, &token, &format!("{base}&from=2026-03-01&until=2026-05-30")).await;
     assert_eq!(s, 200, "90 days is allowed");

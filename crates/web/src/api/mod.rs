@@ -6,6 +6,7 @@ pub mod auth;
 pub mod backups;
 pub mod billing;
 pub mod catalog;
+pub mod contract;
 pub mod documents;
 pub mod forms;
 pub mod messages;
@@ -30,7 +31,7 @@ use utoipa_axum::router::OpenApiRouter;
         license(name = "AGPL-3.0-or-later")
     ),
     modifiers(&BearerAuth),
-    components(schemas(Problem)),
+    components(schemas(Problem, praxis_services::billing::reports::ReportKind)),
     tags(
         (name = "auth", description = "Logging in and out, the current account"),
         (name = "users", description = "Account administration (administrators)"),
@@ -78,7 +79,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(backups::router())
 }
 
-/// The OpenAPI document.
+/// The OpenAPI document, with the answers every operation can give because of its shape.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    router().into_openapi()
+    let mut doc = router().into_openapi();
+    contract::document_common_answers(&mut doc);
+    doc
 }
