@@ -131,8 +131,11 @@ pub struct DocumentInput {
     /// `letter`, `insurance`, `consent` or `other`.
     #[serde(default)]
     pub category: Option<String>,
-    /// Tags, separated by commas.
-    #[serde(default)]
+    /// Tags: a list, as a document shows them (`["insurance", "2026"]`); in an upload's
+    /// query string, separated by commas (`tags=insurance,2026`).
+    #[serde(default, deserialize_with = "tags_in_either_shape")]
+    #[schema(value_type = Option<Vec<String>>)]
+    #[param(value_type = Option<String>)]
     pub tags: Option<String>,
     /// Description.
     #[serde(default)]
@@ -140,8 +143,10 @@ pub struct DocumentInput {
     /// Administrators and treating providers only.
     #[serde(default)]
     pub confidential: Option<bool>,
-    /// `patient_visible`, `clinicians_only` or `admin_only`.
+    /// `patient_visible`, `clinicians_only` or `admin_only`: required for an upload; a
+    /// change keeps the current level when it is left out.
     #[serde(default)]
+    #[param(required = true)]
     pub access_level: Option<String>,
     /// The appointment it belongs to (this patient's).
     #[serde(default)]
@@ -153,6 +158,21 @@ pub struct DocumentInput {
     /// The file's name as the client knows it (uploads only).
     #[serde(default)]
     pub file_name: Option<String>,
+}
+
+/// Tags as a JSON list or as one comma-separated text (query strings, forms), kept as the
+/// comma-separated text the checks split.
+fn tags_in_either_shape<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Tags {
+        Text(String),
+        List(Vec<String>),
+    }
+    Ok(Option::<Tags>::deserialize(d)?.map(|t| match t {
+        Tags::Text(s) => s,
+        Tags::List(v) => v.join(","),
+    }))
 }
 
 /// Checked details.

@@ -277,6 +277,28 @@ async fn details_change_within_what_one_may_file_and_removal_keeps_the_record() 
         (body["title"].as_str(), body["access_level"].as_str()),
         (Some("Insurance card (front)"), Some("admin_only"))
     );
+    assert_eq!(body["tags"], json!(["card"]));
+    // Tags are written in the shape they are read in: a list.
+    let res = app
+        .client()
+        .put(app.url(&format!("/api/v1/documents/{id}")))
+        .bearer_auth(&staff)
+        .json(&json!({"tags": ["Card", "front"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["tags"], json!(["card", "front"]), "{body}");
+    let res = app
+        .client()
+        .put(app.url(&format!("/api/v1/documents/{id}")))
+        .bearer_auth(&staff)
+        .json(&json!({"tags": [1, 2]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422, "tags are text");
     // The provider cannot see it at all (admin only), so cannot remove it: for them it
     // does not exist.
     let res =

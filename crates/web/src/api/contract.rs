@@ -12,15 +12,8 @@ use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 pub fn document_common_answers(doc: &mut OpenApi) {
     for item in doc.paths.paths.values_mut() {
         let shared = item.parameters.clone().unwrap_or_default();
-        for op in [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ]
-        .into_iter()
-        .flatten()
+        for op in
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
         {
             complete(op, &shared);
         }

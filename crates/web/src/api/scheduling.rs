@@ -154,7 +154,13 @@ async fn list_appointments(
     for s in q.status.as_deref().unwrap_or("").split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let parsed: praxis_domain::AppointmentStatus = s
             .parse()
-            .map_err(|_| Problem::new(StatusCode::BAD_REQUEST, "bad_query", format!("Unknown status {s:?}.")))?;
+            .map_err(|_| {
+                Problem::from(praxis_services::ServiceError::invalid(
+                    "status",
+                    "invalid",
+                    format!("Unknown status {s:?}; use requested, held, confirmed, checked_in, in_progress, completed, cancelled, no_show or expired."),
+                ))
+            })?;
         statuses.push(parsed.as_str().to_string());
     }
     let filter = praxis_services::scheduling::AppointmentFilter {
@@ -376,7 +382,11 @@ async fn list_waitlist(
         .map(str::to_string)
         .collect();
     if let Some(bad) = statuses.iter().find(|s| !matches!(s.as_str(), "waiting" | "offered" | "booked" | "cancelled")) {
-        return Err(Problem::new(StatusCode::BAD_REQUEST, "bad_query", format!("Unknown status {bad:?}.")));
+        return Err(Problem::from(praxis_services::ServiceError::invalid(
+            "status",
+            "invalid",
+            format!("Unknown status {bad:?}; use waiting, offered, booked or cancelled."),
+        )));
     }
     let filter = praxis_services::scheduling::EntryFilter {
         patient_id: None,
