@@ -45,6 +45,16 @@ pub enum ServiceError {
         /// Seconds until the lock lifts.
         retry_after_secs: u64,
     },
+    /// Sealed content of a record does not open — tampered, moved, or its key missing
+    /// (409). Nothing of it is shown; the administrators are alerted.
+    #[error(
+        "{what} could not be shown: its protected content failed its integrity check. The administrators have \
+         been alerted and can restore it from a backup."
+    )]
+    Damaged {
+        /// What could not be shown ("The note", "The insurance number").
+        what: &'static str,
+    },
     /// A dependency is down (503).
     #[error("Service unavailable: {0}")]
     Unavailable(String),

@@ -348,7 +348,7 @@ impl Services {
                         let json = self
                             .keys()
                             .open_str(&aad("intake_assignments", "answers", r.id), sealed)
-                            .map_err(|e| ServiceError::Internal(format!("answers {}: {e}", r.id)))?;
+                            .map_err(|e| self.damaged("The form's answers", "intake_assignment", r.id, e))?;
                         Some(
                             serde_json::from_str(&json)
                                 .map_err(|e| ServiceError::Internal(format!("answers {}: {e}", r.id)))?,

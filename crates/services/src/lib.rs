@@ -10,6 +10,7 @@ mod actor;
 mod clock;
 pub mod crypto;
 mod error;
+mod integrity;
 mod passwords;
 mod settings;
 

@@ -488,7 +488,7 @@ impl Services {
             p.insurance_number = Some(
                 self.keys()
                     .open_str(&aad("patients", "insurance_number", id), &sealed)
-                    .map_err(|e| ServiceError::Internal(format!("insurance number of {id}: {e}")))?,
+                    .map_err(|e| self.damaged("The insurance number", "patient", id, e))?,
             );
         }
         Ok(p)

@@ -100,6 +100,7 @@ impl From<ServiceError> for Problem {
                 retry_after: Some(retry_after_secs),
                 ..Problem::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", detail)
             },
+            ServiceError::Damaged { .. } => Problem::new(StatusCode::CONFLICT, "record_damaged", detail),
             ServiceError::Unavailable(_) => {
                 Problem::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "A dependency is not available.")
             }

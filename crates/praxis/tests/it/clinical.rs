@@ -386,3 +386,68 @@ fn base64_key(byte: u8) -> String {
     }
     out
 }
+
+/// Flips one character in the middle of a sealed value.
+fn tamper(sealed: &str) -> String {
+    let mut chars: Vec<char> = sealed.chars().collect();
+    let i = chars.len() / 2;
+    chars[i] = if chars[i] == 'A' { 'B' } else { 'A' };
+    chars.into_iter().collect()
+}
+
+#[tokio::test]
+async fn tampered_ciphertext_answers_a_clear_error_is_audited_and_alerts_the_administrators() {
+    let app = TestApp::spawn().await;
+    let (f, provider, _) = treating(&app).await;
+    let notes = format!("/api/v1/patients/{}/notes", f.patient.id);
+    let (s, draft) =
+        post(&app, &provider, &notes, json!({"kind": "progress", "content": {"text": "Confidential"}})).await;
+    assert_eq!(s, 201, "{draft}");
+    let id = draft["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap();
+    let (sealed,): (String,) = app
+        .db
+        .fetch_one(praxis_store::sql("SELECT content_enc FROM clinical_notes WHERE id = $1").bind(id))
+        .await
+        .unwrap();
+    app.db
+        .execute_unaudited(
+            praxis_store::sql("UPDATE clinical_notes SET content_enc = $1 WHERE id = $2")
+                .bind(tamper(&sealed))
+                .bind(id),
+        )
+        .await
+        .unwrap();
+
+    // The note and the chart's list answer 409 with what could not be shown, never a 500.
+    for path in [format!("/api/v1/notes/{id}"), notes.clone()] {
+        let (s, body) = get(&app, &provider, &path).await;
+        assert_eq!(s, 409, "{path}: {body}");
+        assert_eq!(body["type"], "urn:praxis:problem:record_damaged", "{body}");
+        assert!(body["detail"].as_str().unwrap().starts_with("The note could not be shown"), "{body}");
+        assert!(!body.to_string().contains(&sealed[..16]), "nothing of the ciphertext is shown");
+    }
+    // The page says so too.
+    let page = app.browser_login(&f.provider_user).await;
+    let (s, html) = page.get(&format!("/notes/{id}")).await;
+    assert_eq!(s, 409);
+    assert!(html.contains("The administrators have been alerted"), "{html}");
+
+    // Audited, alerted once, counted.
+    let mut audit = Vec::new();
+    for _ in 0..100 {
+        audit = audited(&app, "record.damaged").await;
+        if !audit.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(audit.iter().any(|a| a.contains(&id.to_string())), "{audit:?}");
+    let (_, admin) = app.user_with_token(Role::Admin).await;
+    let (s, alerts) = get(&app, &admin, "/api/v1/alerts").await;
+    assert_eq!(s, 200);
+    let damaged: Vec<_> = alerts.as_array().unwrap().iter().filter(|a| a["kind"] == "record_damaged").collect();
+    assert_eq!(damaged.len(), 1, "one alert per record, however often it is read: {alerts}");
+    let metrics = app.client().get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("praxis_damaged_records_total{entity=\"clinical_note\"}"), "{metrics}");
+    assert!(metrics.contains("praxis_alerts_open 1"), "{metrics}");
+}

@@ -19,7 +19,7 @@ pub const STALE_AFTER: SignedDuration = SignedDuration::from_hours(26);
 pub struct Alert {
     /// Its key.
     pub key: String,
-    /// `backup_failed`, `backup_stale`, `backup_copy_failed`, `message_dead`.
+    /// `backup_failed`, `backup_stale`, `backup_copy_failed`, `message_dead`, `record_damaged`.
     pub kind: String,
     /// What happened.
     pub message: String,
@@ -48,6 +48,7 @@ impl Services {
             "backup_failed" => "Praxis: a backup failed",
             "backup_stale" => "Praxis: no good backup",
             "backup_copy_failed" => "Praxis: a backup could not be copied",
+            "record_damaged" => "Praxis: a record could not be opened",
             _ => "Praxis needs attention",
         };
         let body = format!(

@@ -259,7 +259,7 @@ impl Services {
             let secret = self
                 .keys()
                 .open_str(&sealing(OnlinePaymentId(open.id)), sealed)
-                .map_err(|e| ServiceError::Internal(format!("client secret of {}: {e}", open.id)))?;
+                .map_err(|e| self.damaged("The online payment", "online_payment", open.id, e))?;
             return Ok(OnlineCheckout {
                 invoice_id: id,
                 invoice_number: row.number,

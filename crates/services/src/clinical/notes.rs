@@ -336,11 +336,16 @@ impl Services {
         let json = self
             .keys()
             .open_str(&aad("clinical_notes", "content", r.id), &r.content_enc)
-            .map_err(|e| ServiceError::Internal(format!("note {}: {e}", r.id)))?;
+            .map_err(|e| self.damaged("The note", "clinical_note", r.id, e))?;
         if let Some(h) = &r.content_hash
             && *h != content_hash(&json)
         {
-            return Err(ServiceError::Internal(format!("note {} does not match the content it was signed with", r.id)));
+            return Err(self.damaged(
+                "The note",
+                "clinical_note",
+                r.id,
+                "it does not match the content it was signed with",
+            ));
         }
         let content = serde_json::from_str(&json).map_err(|e| ServiceError::Internal(format!("note {}: {e}", r.id)))?;
         Ok((content, json))
@@ -355,9 +360,10 @@ impl Services {
                 let text = self
                     .keys()
                     .open_str(&aad("clinical_amendments", "content", a.id), &a.content_enc)
-                    .map_err(|e| ServiceError::Internal(format!("amendment {}: {e}", a.id)))?;
+                    .map_err(|e| self.damaged("An amendment of the note", "clinical_amendment", a.id, e))?;
                 if content_hash(&text) != a.content_hash {
-                    return Err(ServiceError::Internal(format!("amendment {} does not match its hash", a.id)));
+                    let why = "it does not match the content it was written with";
+                    return Err(self.damaged("An amendment of the note", "clinical_amendment", a.id, why));
                 }
                 Ok(Amendment {
                     id: a.id,

@@ -347,6 +347,10 @@ impl From<ServiceError> for PageError {
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
+        if let ServiceError::Damaged { .. } = self.0 {
+            // Say what could not be shown and that the administrators know.
+            return error_page_with(StatusCode::CONFLICT, &self.0.to_string(), None);
+        }
         let status = crate::problem::Problem::from(self.0).status();
         error_page(status, None)
     }
