@@ -303,3 +303,44 @@ async fn the_last_administrator_cannot_be_removed() {
         .unwrap();
     assert_eq!(res.status(), 200);
 }
+
+/// Two administrators demoting each other at the same moment (on PostgreSQL too, where
+/// the two transactions really overlap): one succeeds, the other is refused — never both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_administrators_demoting_each_other_leave_one() {
+    let app = TestApp::spawn().await;
+    for round in 0..30 {
+        let (a, a_token) = app.user_with_token(Role::Admin).await;
+        let (b, b_token) = app.user_with_token(Role::Admin).await;
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(2));
+        let demote = |who: praxis_testkit::TestUser, token: String| {
+            let (client, url) = (app.client(), app.url(&format!("/api/v1/users/{}", who.id)));
+            let start = start.clone();
+            tokio::spawn(async move {
+                let req = client.patch(url).bearer_auth(token).json(&json!({ "roles": ["staff"] }));
+                start.wait().await;
+                req.send().await.unwrap().status()
+            })
+        };
+        let (x, y) = (demote(b, a_token), demote(a, b_token));
+        let mut statuses = [x.await.unwrap().as_u16(), y.await.unwrap().as_u16()];
+        statuses.sort();
+        // The loser is either no administrator any more (403) or would remove the last one (409).
+        assert!(statuses == [200, 403] || statuses == [200, 409], "round {round}: {statuses:?}");
+        let (admins,): (i64,) = app
+            .db
+            .fetch_one(praxis_store::sql(
+                "SELECT COUNT(*) FROM users WHERE active = TRUE AND (',' || roles || ',') LIKE '%,admin,%'",
+            ))
+            .await
+            .unwrap();
+        assert_eq!(admins, 1, "round {round}");
+        // The survivor steps down to staff by hand for the next round (through the store).
+        app.db
+            .execute_unaudited(praxis_store::sql(
+                "UPDATE users SET roles = 'staff' WHERE (',' || roles || ',') LIKE '%,admin,%'",
+            ))
+            .await
+            .unwrap();
+    }
+}
