@@ -269,8 +269,11 @@ pub struct QueueStats {
     pub waiting: i64,
     /// Of those, due now.
     pub due: i64,
-    /// Running under a lease.
+    /// Running under a lease that has not run out.
     pub running: i64,
+    /// Held by a worker whose lease ran out (it stopped, or was killed): due again, and
+    /// taken over by the next worker that looks.
+    pub abandoned: i64,
     /// Dead (gave up).
     pub dead: i64,
     /// When the oldest due job became due.
@@ -282,6 +285,7 @@ struct StatsRow {
     waiting: i64,
     due: i64,
     running: i64,
+    abandoned: i64,
     dead: i64,
     oldest_due: Option<DbTime>,
 }
@@ -293,7 +297,9 @@ pub async fn stats(db: &Db, now: Timestamp) -> StoreResult<QueueStats> {
             sql("SELECT \
                  (SELECT COUNT(*) FROM jobs WHERE status IN ('pending', 'failed')) AS waiting, \
                  (SELECT COUNT(*) FROM jobs WHERE status IN ('pending', 'failed') AND run_at <= $1) AS due, \
-                 (SELECT COUNT(*) FROM jobs WHERE status = 'running') AS running, \
+                 (SELECT COUNT(*) FROM jobs WHERE status = 'running' AND locked_until > $1) AS running, \
+                 (SELECT COUNT(*) FROM jobs WHERE status = 'running' AND (locked_until IS NULL OR locked_until <= $1)) \
+                   AS abandoned, \
                  (SELECT COUNT(*) FROM jobs WHERE status = 'dead') AS dead, \
                  (SELECT MIN(run_at) FROM jobs WHERE status IN ('pending', 'failed') AND run_at <= $1) AS oldest_due")
             .bind(now),
@@ -303,6 +309,7 @@ pub async fn stats(db: &Db, now: Timestamp) -> StoreResult<QueueStats> {
         waiting: r.waiting,
         due: r.due,
         running: r.running,
+        abandoned: r.abandoned,
         dead: r.dead,
         oldest_due: r.oldest_due.map(|t| t.0),
     })

@@ -593,3 +593,39 @@ async fn a_waiting_list_offer_is_sent_with_its_accept_link_and_expiry() {
     assert!(offer.subject.starts_with("A time is free for you"), "{}", offer.subject);
     assert!(offer.text.contains("/my/waitlist#offer-") && offer.text.contains("held for you until"), "{}", offer.text);
 }
+
+/// A worker killed while it held jobs: once its lease runs out, the jobs are shown as left
+/// by a stopped worker (and taken over), not as still running — on /readyz, in the
+/// metrics, on the health page and on the messages page.
+#[tokio::test]
+async fn jobs_a_killed_worker_held_are_shown_as_taken_over_not_running() {
+    let app = TestApp::spawn().await;
+    let f = app.fixture().await;
+    let p = patient(&app, "ana@example.org", None).await;
+    book(&app, &f, p.id, &crate::scheduling_api::tue("10:00")).await;
+    // A worker claims everything due with a one-minute lease, then dies without a word.
+    let now = app.clock.now();
+    let lease = now.checked_add(jiff::SignedDuration::from_secs(60)).unwrap();
+    let held = praxis_store::jobs::claim(&app.db, now, lease, "dead-worker", 100).await.unwrap();
+    assert!(!held.is_empty(), "the booking queued its confirmation");
+    let readyz = |app: &TestApp| {
+        let res = app.client().get(app.url("/readyz")).send();
+        async move { res.await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let during = readyz(&app).await;
+    assert_eq!(during["queue"]["running"], held.len(), "{during}");
+    assert_eq!(during["queue"]["abandoned"], 0, "{during}");
+    // The lease runs out.
+    app.clock.set(lease.checked_add(jiff::SignedDuration::from_secs(1)).unwrap());
+    let after = readyz(&app).await;
+    assert_eq!(after["queue"]["running"], 0, "no longer shown as running: {after}");
+    assert_eq!(after["queue"]["abandoned"], held.len(), "{after}");
+    let metrics = app.client().get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(&format!("praxis_job_queue_abandoned {}", held.len())), "{metrics}");
+    let staff = app.browser_login(&app.create_user(&[Role::Staff]).await).await;
+    let (_, page) = staff.get("/messages").await;
+    assert!(page.contains("by a worker that stopped before finishing"), "{page}");
+    let admin = app.browser_login(&app.create_user(&[Role::Admin]).await).await;
+    let (_, health) = admin.get("/admin/health").await;
+    assert!(health.contains("left by a stopped worker (taken over automatically)"), "{health}");
+}

@@ -63,6 +63,8 @@ pub struct SystemHealth {
     pub queue_due: i64,
     /// Jobs running.
     pub queue_running: i64,
+    /// Jobs whose worker stopped mid-way (lease run out); the next worker takes them over.
+    pub queue_abandoned: i64,
     /// Jobs that gave up.
     pub queue_dead: i64,
     /// How long the oldest due job has waited, in seconds.
@@ -121,6 +123,7 @@ impl Services {
             queue_waiting: q.waiting,
             queue_due: q.due,
             queue_running: q.running,
+            queue_abandoned: q.abandoned,
             queue_dead: q.dead,
             oldest_due_seconds: oldest_age(&q, now),
             last_good_age_seconds: last.as_ref().map(|b| now.duration_since(b.started_at).as_secs().max(0)),
@@ -148,6 +151,7 @@ impl Services {
             free_bytes: storage.free_bytes,
             queue_waiting: queue.as_ref().map(|q| q.waiting),
             queue_running: queue.as_ref().map(|q| q.running),
+            queue_abandoned: queue.as_ref().map(|q| q.abandoned),
             queue_due: queue.as_ref().map(|q| q.due),
             queue_dead: queue.as_ref().map(|q| q.dead),
             oldest_due_seconds: queue.as_ref().map(|q| oldest_age(q, now)),
@@ -199,6 +203,8 @@ pub struct Readiness {
     pub queue_waiting: Option<i64>,
     /// Jobs running.
     pub queue_running: Option<i64>,
+    /// Jobs whose worker stopped mid-way (lease run out); the next worker takes them over.
+    pub queue_abandoned: Option<i64>,
     /// Jobs due now.
     pub queue_due: Option<i64>,
     /// Jobs that gave up.

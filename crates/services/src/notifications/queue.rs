@@ -464,6 +464,7 @@ impl Services {
         metrics::gauge!("praxis_job_queue_depth").set(s.due as f64);
         metrics::gauge!("praxis_job_queue_waiting").set(s.waiting as f64);
         metrics::gauge!("praxis_job_queue_running").set(s.running as f64);
+        metrics::gauge!("praxis_job_queue_abandoned").set(s.abandoned as f64);
         metrics::gauge!("praxis_job_queue_dead").set(s.dead as f64);
         let age = s.oldest_due.map(|t| now.duration_since(t).as_secs_f64().max(0.0)).unwrap_or(0.0);
         metrics::gauge!("praxis_job_oldest_due_age_seconds").set(age);

@@ -50,7 +50,8 @@ async fn readyz(State(state): State<AppState>) -> Response {
         "status": if r.ready { "ready" } else { "not_ready" },
         "database": if r.database_error.is_none() { "ok" } else { "down" },
         "storage": { "writable": r.storage_writable, "free_bytes": r.free_bytes },
-        "queue": { "due": r.queue_due, "waiting": r.queue_waiting, "running": r.queue_running, "dead": r.queue_dead,
+        "queue": { "due": r.queue_due, "waiting": r.queue_waiting, "running": r.queue_running,
+                   "abandoned": r.queue_abandoned, "dead": r.queue_dead,
                    "oldest_due_age_seconds": r.oldest_due_seconds },
         "backup": { "last_good_age_seconds": r.last_good_backup_age_seconds },
     });

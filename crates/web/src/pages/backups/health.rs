@@ -115,7 +115,16 @@ async fn page(
         storage_tile("Backup folder", &h.backup_storage),
         Tile {
             label: "Job queue",
-            value: format!("{} due, {} running", thousands(h.queue_due), thousands(h.queue_running)),
+            value: if h.queue_abandoned > 0 {
+                format!(
+                    "{} due, {} running, {} left by a stopped worker (taken over automatically)",
+                    thousands(h.queue_due),
+                    thousands(h.queue_running),
+                    thousands(h.queue_abandoned)
+                )
+            } else {
+                format!("{} due, {} running", thousands(h.queue_due), thousands(h.queue_running))
+            },
             detail: format!(
                 "{} waiting in all · oldest due {} · {} gave up",
                 thousands(h.queue_waiting),
