@@ -14,6 +14,7 @@ mod clinical;
 mod documents;
 mod forms;
 mod http;
+mod instances;
 mod notifications;
 mod notifications_workers;
 mod patients;
