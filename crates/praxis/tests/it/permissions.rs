@@ -322,6 +322,27 @@ struct Targets {
 }
 
 impl Targets {
+    /// A clinic with a 30-minute service, a provider working weekdays 09–17 and a patient;
+    /// also the provider's and the patient's accounts.
+    async fn new(app: &TestApp) -> (Targets, TestUser, TestUser) {
+        let clinic = app.clinic("Main", "Australia/Sydney").await;
+        let service = app
+            .service(praxis_services::catalog::ServiceInput {
+                name: "Visit".into(),
+                duration_minutes: Some(30),
+                slot_step_minutes: Some(30),
+                booking_horizon_days: Some(365),
+                ..Default::default()
+            })
+            .await;
+        let (provider_user, provider) = app.provider(&[clinic.id], &[service.id]).await;
+        app.weekdays(&provider, clinic.id, "09:00", "17:00").await;
+        let (patient_user, patient) = app.patient_user().await;
+        let targets =
+            Targets { clinic, service, provider, patient, counter: Default::default(), windows: Default::default() };
+        (targets, provider_user, patient_user)
+    }
+
     fn next(&self) -> i64 {
         self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
@@ -594,21 +615,7 @@ impl Targets {
 #[tokio::test]
 async fn every_api_route_for_every_role() {
     let app = TestApp::spawn().await;
-    let clinic = app.clinic("Main", "Australia/Sydney").await;
-    let service = app
-        .service(praxis_services::catalog::ServiceInput {
-            name: "Visit".into(),
-            duration_minutes: Some(30),
-            slot_step_minutes: Some(30),
-            booking_horizon_days: Some(365),
-            ..Default::default()
-        })
-        .await;
-    let (provider_user, provider) = app.provider(&[clinic.id], &[service.id]).await;
-    app.weekdays(&provider, clinic.id, "09:00", "17:00").await;
-    let (patient_user, patient) = app.patient_user().await;
-    let targets =
-        Targets { clinic, service, provider, patient, counter: Default::default(), windows: Default::default() };
+    let (targets, provider_user, patient_user) = Targets::new(&app).await;
     let mut tokens = Vec::new();
     for who in everyone() {
         let token = match who {
@@ -815,23 +822,9 @@ fn outsider_sees_parent(outsider: Role, template: &str) -> bool {
 #[tokio::test]
 async fn records_one_may_not_see_answer_like_missing_ones() {
     let app = TestApp::spawn().await;
-    let clinic = app.clinic("Main", "Australia/Sydney").await;
-    let service = app
-        .service(praxis_services::catalog::ServiceInput {
-            name: "Visit".into(),
-            duration_minutes: Some(30),
-            slot_step_minutes: Some(30),
-            booking_horizon_days: Some(365),
-            ..Default::default()
-        })
-        .await;
-    let (_, provider) = app.provider(&[clinic.id], &[service.id]).await;
-    app.weekdays(&provider, clinic.id, "09:00", "17:00").await;
-    let (_, patient) = app.patient_user().await;
+    let (targets, _, _) = Targets::new(&app).await;
     let (other_patient, _) = app.patient_user().await;
-    let (other_provider, _) = app.provider(&[clinic.id], &[service.id]).await;
-    let targets =
-        Targets { clinic, service, provider, patient, counter: Default::default(), windows: Default::default() };
+    let (other_provider, _) = app.provider(&[targets.clinic.id], &[targets.service.id]).await;
     // The provider treats the patient (they have an appointment); the outsiders do not.
     targets.appointment(&app).await;
     let outsiders =

@@ -73,7 +73,7 @@ async fn update_form(
 /// A patient's intake forms. Answers only for administrators, providers treating the
 /// patient and the patient (audited); staff see what is pending or done.
 #[utoipa::path(get, path = "/api/v1/patients/{id}/forms", tag = "forms", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Vec<Assignment>), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ)))]
+    responses((status = 200, body = Vec<Assignment>), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ), (status = 409, body = Problem, content_type = PJ, description = "record_damaged: its protected content does not open (the administrators are alerted)")))]
 async fn patient_forms(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
@@ -97,7 +97,7 @@ async fn assign_form(
 
 /// One assigned form with its questions (and answers for those who may read them).
 #[utoipa::path(get, path = "/api/v1/form-assignments/{id}", tag = "forms", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Assignment), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ)))]
+    responses((status = 200, body = Assignment), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ), (status = 409, body = Problem, content_type = PJ, description = "record_damaged: its protected content does not open (the administrators are alerted)")))]
 async fn get_assignment(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
@@ -132,7 +132,7 @@ async fn cancel_assignment(
 
 /// The intake forms of an appointment's patients (answers for those who may read them).
 #[utoipa::path(get, path = "/api/v1/appointments/{id}/forms", tag = "forms", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Vec<Assignment>), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ)))]
+    responses((status = 200, body = Vec<Assignment>), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ), (status = 409, body = Problem, content_type = PJ, description = "record_damaged: its protected content does not open (the administrators are alerted)")))]
 async fn appointment_forms(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,

@@ -84,7 +84,7 @@ async fn export_patients(
 
 /// One patient (patients and guardians: only their own).
 #[utoipa::path(get, path = "/api/v1/patients/{id}", tag = "patients", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Patient), (status = 404, body = Problem, content_type = PJ)))]
+    responses((status = 200, body = Patient), (status = 404, body = Problem, content_type = PJ), (status = 409, body = Problem, content_type = PJ, description = "record_damaged: its protected content does not open (the administrators are alerted)")))]
 async fn get_patient(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
@@ -249,7 +249,7 @@ struct NotesQuery {
 /// A patient's notes and assessments, newest first, a page at a time (providers who
 /// treat the patient, administrators). Drafts only to their author. Audited.
 #[utoipa::path(get, path = "/api/v1/patients/{id}/notes", tag = "clinical", security(("bearer" = [])), params(("id" = String, Path), NotesQuery),
-    responses((status = 200, body = PageOf<Note>), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ)))]
+    responses((status = 200, body = PageOf<Note>), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ), (status = 409, body = Problem, content_type = PJ, description = "record_damaged: its protected content does not open (the administrators are alerted)")))]
 async fn patient_notes(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
@@ -288,7 +288,7 @@ async fn create_note(
 
 /// One note with its amendments. Audited.
 #[utoipa::path(get, path = "/api/v1/notes/{id}", tag = "clinical", security(("bearer" = [])), params(("id" = String, Path)),
-    responses((status = 200, body = Note), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ)))]
+    responses((status = 200, body = Note), (status = 403, body = Problem, content_type = PJ), (status = 404, body = Problem, content_type = PJ), (status = 409, body = Problem, content_type = PJ, description = "record_damaged: its protected content does not open (the administrators are alerted)")))]
 async fn get_note(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
