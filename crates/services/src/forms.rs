@@ -580,8 +580,7 @@ impl Services {
         let row = store::assignment(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Form" })?;
         let standings = self.standings(actor, PatientId(row.patient_id)).await?;
         if !standings.iter().any(|s| matches!(s, Standing::Admin | Standing::Staff | Standing::TreatingProvider)) {
-            let err =
-                if sees_forms(&standings) { ServiceError::Forbidden } else { ServiceError::NotFound { what: "Form" } };
+            let err = refusal(&standings);
             return Err(self
                 .denied(
                     actor,
@@ -620,11 +619,7 @@ impl Services {
         let row = store::assignment(self.db(), id).await?.ok_or(ServiceError::NotFound { what: "Form" })?;
         let mine = self.patients_i_act_for(actor).await?;
         if !mine.contains(&PatientId(row.patient_id)) {
-            // 403 to the clinic's people who see the form; 404 (as for a made-up id) to
-            // anyone else.
-            let standings = self.standings(actor, PatientId(row.patient_id)).await?;
-            let err =
-                if sees_forms(&standings) { ServiceError::Forbidden } else { ServiceError::NotFound { what: "Form" } };
+            let err = refusal(&self.standings(actor, PatientId(row.patient_id)).await?);
             return Err(self
                 .denied(
                     actor,
@@ -758,4 +753,10 @@ fn sees_forms(standings: &[Standing]) -> bool {
     standings
         .iter()
         .any(|s| matches!(s, Standing::Admin | Standing::Staff | Standing::TreatingProvider | Standing::OwnPatient))
+}
+
+/// The refusal of a form action: 403 to those who see the form, 404 (as for a made-up
+/// id) to anyone else.
+fn refusal(standings: &[Standing]) -> ServiceError {
+    if sees_forms(standings) { ServiceError::Forbidden } else { ServiceError::NotFound { what: "Form" } }
 }

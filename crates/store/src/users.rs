@@ -1,7 +1,7 @@
 //! Accounts: SQL for the `users` table.
 
 use crate::codec::DbTime;
-use crate::db::{Backend, Db, Tx, Where, like_contains, sql};
+use crate::db::{Backend, Db, Tx, Where, dynamic_sql, like_contains, sql};
 use crate::error::StoreResult;
 use jiff::Timestamp;
 use praxis_domain::UserId;
@@ -173,21 +173,17 @@ pub async fn count(db: &Db) -> StoreResult<i64> {
 }
 
 /// Active administrators other than `except` (an account must never remove the last one).
-/// On PostgreSQL every active administrator's row is locked first, so two transactions
-/// each removing a different administrator are taken one after the other and the second
-/// counts what the first left (SQLite has one writer at a time anyway).
+/// On PostgreSQL the query locks every active administrator's row, so two transactions
+/// each removing a different administrator are taken one after the other, and the second
+/// sees what the first left: a row whose roles changed meanwhile no longer matches (SQLite
+/// has one writer at a time anyway).
 pub async fn count_active_admins_except(tx: &mut Tx, except: UserId) -> StoreResult<i64> {
-    if tx.backend() == Backend::Postgres {
-        tx.execute(sql(
-            "SELECT id FROM users WHERE active = TRUE AND (',' || roles || ',') LIKE '%,admin,%' ORDER BY id FOR UPDATE",
-        ))
-        .await?;
-    }
-    let (n,): (i64,) = tx
-        .fetch_one(
-            sql("SELECT COUNT(*) FROM users WHERE active = TRUE AND id <> $1 AND (',' || roles || ',') LIKE '%,admin,%'")
-                .bind(except),
-        )
-        .await?;
-    Ok(n)
+    const ADMINS: &str =
+        "SELECT id FROM users WHERE active = TRUE AND (',' || roles || ',') LIKE '%,admin,%' ORDER BY id";
+    let q = match tx.backend() {
+        Backend::Postgres => dynamic_sql(format!("{ADMINS} FOR UPDATE")),
+        Backend::Sqlite => sql(ADMINS),
+    };
+    let admins: Vec<(Uuid,)> = tx.fetch_all(q).await?;
+    Ok(admins.iter().filter(|(id,)| *id != except.0).count() as i64)
 }

@@ -166,12 +166,11 @@ async fn list(
     // Messages a stopped (or killed) worker was sending are said to be in hand, not "running".
     let abandoned = st.svc.queue_stats().await.map(|q| q.abandoned).unwrap_or(0);
     if abandoned > 0 {
-        let what = if abandoned == 1 { "1 job was" } else { "jobs were" };
-        let n = if abandoned == 1 { String::new() } else { format!("{abandoned} ") };
+        let jobs = if abandoned == 1 { "1 job was".to_string() } else { format!("{abandoned} jobs were") };
         layout = layout.notice(
             "warn",
-            &format!(
-                "{n}{what} being sent by a worker that stopped before finishing. Another worker takes them over \
+            format!(
+                "{jobs} being sent by a worker that stopped before finishing. Another worker takes them over \
                  automatically once their lease runs out; nothing is lost."
             ),
         );
