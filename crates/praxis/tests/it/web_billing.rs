@@ -16,19 +16,28 @@ fn invoice_in(location: &str) -> String {
     rest.split(['/', '?']).next().unwrap().to_string()
 }
 
-/// The text of a PDF as poppler's `pdftotext` reads it.
-fn pdf_text(bytes: &[u8]) -> String {
+/// The text of a PDF as poppler's `pdftotext` reads it; `None` (the check skipped, loudly)
+/// on a machine without poppler, so the README's test command needs nothing but Rust.
+/// CI (PRAXIS_REQUIRE_PYTHON_CHECKS) installs poppler and insists on it.
+fn pdf_text(bytes: &[u8]) -> Option<String> {
     use std::io::Write;
-    let mut child = std::process::Command::new("pdftotext")
+    let spawned = std::process::Command::new("pdftotext")
         .args(["-layout", "-", "-"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("pdftotext (poppler-utils) is installed");
+        .spawn();
+    let Ok(mut child) = spawned else {
+        assert!(
+            std::env::var("PRAXIS_REQUIRE_PYTHON_CHECKS").is_err(),
+            "pdftotext (poppler-utils) is required here (apt-get install poppler-utils)"
+        );
+        eprintln!("SKIPPED reading the PDF back: install poppler-utils to run it (.ci/run does)");
+        return None;
+    };
     child.stdin.take().unwrap().write_all(bytes).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "pdftotext could not read the PDF");
-    String::from_utf8(out.stdout).unwrap()
+    Some(String::from_utf8(out.stdout).unwrap())
 }
 
 async fn download(b: &Browser, path: &str) -> (u16, String, Vec<u8>) {
@@ -198,12 +207,14 @@ async fn a_receptionist_drafts_issues_takes_payment_refunds_and_voids_through_th
     // The PDFs read back with poppler: the numbers and amounts are there.
     let (status, kind, bytes) = download(&staff, &format!("/billing/invoices/{id}/pdf")).await;
     assert_eq!((status, kind.as_str()), (200, "application/pdf"));
-    let text = pdf_text(&bytes);
-    assert!(text.contains("INV-2026-000001") && text.contains("$162.00"), "{text}");
+    if let Some(text) = pdf_text(&bytes) {
+        assert!(text.contains("INV-2026-000001") && text.contains("$162.00"), "{text}");
+    }
     let (status, _, bytes) = download(&staff, &format!("/billing/receipts/{payment}/pdf")).await;
     assert_eq!(status, 200);
-    let text = pdf_text(&bytes);
-    assert!(text.contains(&receipt) && text.contains("$100.00"), "{text}");
+    if let Some(text) = pdf_text(&bytes) {
+        assert!(text.contains(&receipt) && text.contains("$100.00"), "{text}");
+    }
 
     // Void needs a reason; then it can be reissued as a new draft.
     let (status, _, body) = staff.post_form(&page, &format!("/billing/invoices/{id}/void"), &[("reason", " ")]).await;
@@ -533,9 +544,10 @@ async fn a_rupee_invoice_shows_its_upi_code_on_the_page_and_the_pdf_and_is_email
     assert!(view.contains("<svg") && view.contains("UPI QR code to pay"), "the QR code with a text alternative");
     assert!(view.contains("<option value=\"upi\""), "UPI is offered as a payment method");
     let (_, _, bytes) = download(&staff, &format!("{page}/pdf")).await;
-    let text = pdf_text(&bytes);
-    assert!(text.contains("HC-2026-000001") && text.contains("27AAPFU0939F1ZV"), "{text}");
-    assert!(text.contains("UPI") && text.contains("harbour@okaxis"), "the PDF carries the UPI request: {text}");
+    if let Some(text) = pdf_text(&bytes) {
+        assert!(text.contains("HC-2026-000001") && text.contains("27AAPFU0939F1ZV"), "{text}");
+        assert!(text.contains("UPI") && text.contains("harbour@okaxis"), "the PDF carries the UPI request: {text}");
+    }
 
     // The email goes out through the queue with the invoice's PDF attached.
     let (w, mailer) = crate::billing::worker(&app);
@@ -545,8 +557,9 @@ async fn a_rupee_invoice_shows_its_upi_code_on_the_page_and_the_pdf_and_is_email
     assert_eq!(mail.to, f.patient.email.clone().unwrap());
     let pdf = mail.files.iter().find(|a| a.content_type == "application/pdf").expect("a PDF is attached");
     assert_eq!(pdf.filename, "HC-2026-000001.pdf");
-    let attached = pdf_text(&pdf.bytes);
-    assert!(attached.contains("HC-2026-000001") && attached.contains("2,360.00"), "{attached}");
+    if let Some(attached) = pdf_text(&pdf.bytes) {
+        assert!(attached.contains("HC-2026-000001") && attached.contains("2,360.00"), "{attached}");
+    }
 
     // UPI needs the transaction reference; with it, the payment settles the invoice.
     let pay = |reference: &'static str| {
