@@ -62,7 +62,7 @@ async function pagesOf(page, base) {
 }
 
 /// What the page does wrong by looking at it: sideways scrolling, text cut off with an
-/// ellipsis, the heading below the first screen on a phone.
+/// ellipsis, a status chip without words, the heading below the first screen on a phone.
 function layoutProblems({ phone }) {
   const problems = [];
   const root = document.documentElement;
@@ -80,6 +80,12 @@ function layoutProblems({ phone }) {
   for (const wrap of document.querySelectorAll("td, th")) {
     const cs = getComputedStyle(wrap);
     if ((cs.overflowX === "hidden" || cs.overflowX === "clip") && wrap.scrollWidth > wrap.clientWidth + 1) problems.push(`cell clips its content: ${describe(wrap)}`);
+  }
+  // Colour is never the only carrier of a status: every status chip says it in words.
+  for (const chip of document.querySelectorAll(".chip")) {
+    const cs = getComputedStyle(chip);
+    if (cs.display === "none" || cs.visibility === "hidden") continue;
+    if (!chip.textContent.trim() && !chip.getAttribute("aria-label")) problems.push(`a status chip without words: ${describe(chip.parentElement)}`);
   }
   if (phone) {
     const h1 = document.querySelector("h1");
