@@ -50,7 +50,7 @@ pub struct SearchShape {
     pub paths: Vec<String>,
     /// The p95 goal (`None` for a reference measurement).
     pub goal_p95: Option<Duration>,
-    /// Whether the answer is a JSON array of slots to count.
+    /// Whether the answer is a slot table whose times are counted.
     pub counts_slots: bool,
 }
 
@@ -141,9 +141,7 @@ pub async fn search_latency(
         lat.push(took);
         bytes += body.len();
         if shape.counts_slots {
-            let list: Vec<serde::de::IgnoredAny> = serde_json::from_slice(&body)
-                .with_context(|| format!("{}: the answer is not a JSON array", shape.label))?;
-            slots.push(list.len());
+            slots.push(count_slots(&body).with_context(|| format!("{}: the answer is not a slot table", shape.label))?);
         }
     }
     let usage = probe.usage_since(&before).await;
@@ -163,6 +161,26 @@ pub async fn search_latency(
         postgres_cpu_per_request: usage.postgres.map(|c| c / count as u32),
         other_load: usage.other_share,
     })
+}
+
+/// The free times and open sessions in a `GET /api/v1/slots` answer (its lean shape:
+/// providers → days → starts and sessions).
+fn count_slots(body: &[u8]) -> Result<usize> {
+    #[derive(serde::Deserialize)]
+    struct Table {
+        providers: Vec<Provider>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Provider {
+        days: Vec<Day>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Day {
+        starts: Vec<serde::de::IgnoredAny>,
+        sessions: Vec<serde::de::IgnoredAny>,
+    }
+    let t: Table = serde_json::from_slice(body)?;
+    Ok(t.providers.iter().flat_map(|p| &p.days).map(|d| d.starts.len() + d.sessions.len()).sum())
 }
 
 /// One timed GET: the time until the whole body has arrived, and the body.

@@ -17,6 +17,62 @@ pub async fn get(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
     (s, res.json().await.unwrap_or(Value::Null))
 }
 
+/// `GET /api/v1/slots`, its grouped answer checked and flattened into one list sorted by
+/// start (then provider name), each item with `provider_id`, `clinic_id`, `start`, `end`,
+/// `local_start` (the clinic's wall clock, "2026-03-03T09:00 AEDT"), `remaining` and
+/// `session_id`, so tests read times plainly. Other answers come back as they are.
+pub async fn get_slots(app: &TestApp, token: &str, path: &str) -> (u16, Value) {
+    let (s, table) = get(app, token, path).await;
+    if s != 200 {
+        return (s, table);
+    }
+    (s, flatten_slots(&table))
+}
+
+/// The flat list of [`get_slots`], after checking the grouping: every day is the local
+/// date of its times in the provider's clinic zone, days and starts ascend, and each
+/// provider at a clinic appears once.
+pub fn flatten_slots(table: &Value) -> Value {
+    let minutes = table["minutes"].as_i64().expect("minutes");
+    let places = table["places"].as_i64().expect("places");
+    let mut out = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for p in table["providers"].as_array().expect("providers") {
+        assert!(seen.insert((p["provider_id"].clone(), p["clinic_id"].clone())), "one entry per provider and clinic");
+        let zone = jiff::tz::TimeZone::get(p["time_zone"].as_str().unwrap()).unwrap();
+        let mut last_day = None;
+        for d in p["days"].as_array().unwrap() {
+            let date: jiff::civil::Date = d["date"].as_str().unwrap().parse().unwrap();
+            assert!(last_day < Some(date), "days ascend");
+            last_day = Some(date);
+            let label = |t: jiff::Timestamp| {
+                let z = t.to_zoned(zone.clone());
+                assert_eq!(z.date(), date, "{t} belongs to the local day {date}");
+                z.strftime("%Y-%m-%dT%H:%M %Z").to_string()
+            };
+            let mut last = None;
+            for start in d["starts"].as_array().unwrap() {
+                let t: jiff::Timestamp = start.as_str().unwrap().parse().unwrap();
+                assert!(last < Some(t), "starts ascend");
+                last = Some(t);
+                let end = t + jiff::SignedDuration::from_mins(minutes);
+                out.push(json!({"provider_id": p["provider_id"], "provider_name": p["provider_name"], "clinic_id": p["clinic_id"],
+                    "start": start, "end": end.to_string(), "local_start": label(t), "remaining": places, "session_id": null}));
+            }
+            for g in d["sessions"].as_array().unwrap() {
+                let t: jiff::Timestamp = g["start"].as_str().unwrap().parse().unwrap();
+                out.push(json!({"provider_id": p["provider_id"], "provider_name": p["provider_name"], "clinic_id": p["clinic_id"],
+                    "start": g["start"], "end": g["end"], "local_start": label(t), "remaining": g["remaining"], "session_id": g["session_id"]}));
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        let key = |v: &Value| (v["start"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap(), v["provider_name"].as_str().unwrap().to_string());
+        key(a).cmp(&key(b))
+    });
+    Value::Array(out)
+}
+
 /// Tuesday 3 March 2026 at `hh:mm` Sydney time (AEDT, UTC+11), as an RFC 3339 instant.
 pub fn tue(hhmm: &str) -> String {
     let (h, m): (i64, i64) = (hhmm[..2].parse().unwrap(), hhmm[3..].parse().unwrap());
@@ -220,7 +276,7 @@ async fn slot_search_honours_windows_buffers_notice_exceptions_and_closures() {
         "/api/v1/slots?service_id={}&provider_id={}&from=2026-03-03&until=2026-03-03",
         f.service.id, f.provider.id
     );
-    let (s, slots) = get(&app, &token, &q).await;
+    let (s, slots) = get_slots(&app, &token, &q).await;
     assert_eq!(s, 200, "{slots}");
     let slots = slots.as_array().unwrap();
     // 09:00 … 16:00 every 15 minutes (50-minute appointments must end by 17:00).
@@ -231,7 +287,7 @@ async fn slot_search_honours_windows_buffers_notice_exceptions_and_closures() {
     // A booking at 10:00 (plus its 10-minute buffer) removes 09:15 … 10:45.
     let (s, _) = post(&app, &token, "/api/v1/appointments", json!({"service_id": f.service.id, "provider_id": f.provider.id, "clinic_id": f.clinic.id, "start": tue("10:00"), "patient_id": f.patient.id})).await;
     assert_eq!(s, 201);
-    let (_, slots) = get(&app, &token, &q).await;
+    let (_, slots) = get_slots(&app, &token, &q).await;
     let starts: Vec<&str> = slots.as_array().unwrap().iter().map(|s| s["start"].as_str().unwrap()).collect();
     assert!(starts.contains(&tue("09:00").as_str()), "09:00 ends at 09:50 and its buffer at 10:00: touching is fine");
     for t in ["09:15", "09:30", "09:45", "10:00", "10:15", "10:30", "10:45"] {
@@ -248,10 +304,10 @@ async fn slot_search_honours_windows_buffers_notice_exceptions_and_closures() {
     )
     .await;
     assert_eq!(s, 201);
-    let (_, slots) = get(&app, &token, &q).await;
+    let (_, slots) = get_slots(&app, &token, &q).await;
     assert_eq!(slots.as_array().unwrap().len(), 0);
     let q2 = format!("/api/v1/slots?service_id={}&from=2026-03-04&until=2026-03-04", f.service.id);
-    assert_eq!(get(&app, &token, &q2).await.1.as_array().unwrap().len(), 29);
+    assert_eq!(get_slots(&app, &token, &q2).await.1.as_array().unwrap().len(), 29);
     let (s, _) = post(
         &app,
         &admin,
@@ -260,12 +316,12 @@ async fn slot_search_honours_windows_buffers_notice_exceptions_and_closures() {
     )
     .await;
     assert_eq!(s, 201);
-    assert_eq!(get(&app, &token, &q2).await.1.as_array().unwrap().len(), 0);
+    assert_eq!(get_slots(&app, &token, &q2).await.1.as_array().unwrap().len(), 0);
     // Replacement hours.
     let (s, _) = post(&app, &admin, &format!("/api/v1/providers/{}/availability/exceptions", f.provider.id), json!({"from": "2026-03-05", "kind": "hours", "clinic_id": f.clinic.id, "hours": [{"start": "13:00", "end": "15:00"}]})).await;
     assert_eq!(s, 201);
     let q3 = format!("/api/v1/slots?service_id={}&from=2026-03-05&until=2026-03-05", f.service.id);
-    let (_, slots) = get(&app, &token, &q3).await;
+    let (_, slots) = get_slots(&app, &token, &q3).await;
     let locals: Vec<&str> = slots.as_array().unwrap().iter().map(|s| s["local_start"].as_str().unwrap()).collect();
     assert_eq!(
         locals,
@@ -323,7 +379,7 @@ async fn slot_search_runs_a_constant_number_of_queries() {
         let token = token.clone();
         async move {
             let before = app.db.read_count();
-            let (s, body) = get(app, &token, &q).await;
+            let (s, body) = get_slots(app, &token, &q).await;
             assert_eq!(s, 200, "{body}");
             (app.db.read_count() - before, body.as_array().unwrap().len())
         }
@@ -381,7 +437,7 @@ async fn slot_search_is_correct_across_daylight_saving_changes() {
         let q = format!("/api/v1/slots?service_id={}&provider_id={provider}&from={date}&until={date}", service.id);
         let app = &app;
         let token = token.clone();
-        async move { get(app, &token, &q).await.1[0]["start"].as_str().unwrap().to_string() }
+        async move { get_slots(app, &token, &q).await.1[0]["start"].as_str().unwrap().to_string() }
     };
     // Sydney: daylight saving ends at 03:00 on 5 April 2026 (AEDT +11 → AEST +10).
     assert_eq!(first("2026-03-29", p.id).await, "2026-03-28T22:00:00Z");
@@ -683,7 +739,7 @@ async fn rescheduling_checks_the_new_time_and_keeps_the_old_one() {
     assert_eq!(last["to_start"], tue("11:30"));
     // The old time is free.
     let (_, slots) =
-        get(&app, &patient, &format!("/api/v1/slots?service_id={}&from=2026-03-03&until=2026-03-03", f.service.id))
+        get_slots(&app, &patient, &format!("/api/v1/slots?service_id={}&from=2026-03-03&until=2026-03-03", f.service.id))
             .await;
     let starts: Vec<&str> = slots.as_array().unwrap().iter().map(|s| s["start"].as_str().unwrap()).collect();
     assert!(starts.contains(&tue("10:30").as_str()));
@@ -706,7 +762,7 @@ async fn group_sessions_fill_up_to_capacity() {
     let (s, first) = post(&app, &staff, "/api/v1/appointments", body(&patients[0])).await;
     assert_eq!(s, 201);
     let (_, slots) =
-        get(&app, &staff, &format!("/api/v1/slots?service_id={}&from=2026-03-03&until=2026-03-03", group.id)).await;
+        get_slots(&app, &staff, &format!("/api/v1/slots?service_id={}&from=2026-03-03&until=2026-03-03", group.id)).await;
     assert_eq!(slots[0]["remaining"], 2, "{slots}");
     assert_eq!(slots[0]["session_id"], first["id"]);
     let (s, dup) = post(&app, &staff, "/api/v1/appointments", body(&patients[0])).await;
@@ -721,7 +777,7 @@ async fn group_sessions_fill_up_to_capacity() {
     let (_, a) = get(&app, &staff, &format!("/api/v1/appointments/{}", first["id"].as_str().unwrap())).await;
     assert_eq!(a["participants"].as_array().unwrap().len(), 3);
     let (_, slots) =
-        get(&app, &staff, &format!("/api/v1/slots?service_id={}&from=2026-03-03&until=2026-03-03", group.id)).await;
+        get_slots(&app, &staff, &format!("/api/v1/slots?service_id={}&from=2026-03-03&until=2026-03-03", group.id)).await;
     assert_eq!(slots, json!([]), "a full session is not offered");
 }
 

@@ -3,7 +3,7 @@
 //! change with that (a provider busy at another clinic is busy; an appointment that began
 //! before the range and still runs blocks it; a lapsed hold that began earlier expires).
 
-use crate::scheduling_api::{get, post, tue};
+use crate::scheduling_api::{get, get_slots, post, tue};
 use crate::*;
 use praxis_domain::Role;
 use praxis_services::Actor;
@@ -69,7 +69,7 @@ async fn a_narrowed_search_still_sees_the_providers_time_at_other_clinics() {
         format!("&clinic_id={}", north.id),
         String::new(),
     ] {
-        let (s, slots) = get(&app, &staff, &format!("{base}{filter}")).await;
+        let (s, slots) = get_slots(&app, &staff, &format!("{base}{filter}")).await;
         assert_eq!(s, 200, "{slots}");
         let starts = starts_of(&slots, p.id);
         assert!(starts.contains(&tue("09:00")), "{filter}: 09:00 ends with the buffer as the appointment starts");
@@ -86,10 +86,10 @@ async fn a_narrowed_search_still_sees_the_providers_time_at_other_clinics() {
     }
     // Narrowed to South, the provider has no hours there any more; the colleague is not
     // listed for a clinic they do not work at.
-    let (_, slots) = get(&app, &staff, &format!("{base}&clinic_id={}", south.id)).await;
+    let (_, slots) = get_slots(&app, &staff, &format!("{base}&clinic_id={}", south.id)).await;
     assert_eq!(slots, json!([]));
     // A provider search names only that provider; a clinic search only that clinic.
-    let (_, slots) = get(&app, &staff, &format!("{base}&provider_id={}", colleague.id)).await;
+    let (_, slots) = get_slots(&app, &staff, &format!("{base}&provider_id={}", colleague.id)).await;
     assert!(slots.as_array().unwrap().iter().all(|s| s["provider_id"] == json!(colleague.id)));
     assert_eq!(starts_of(&slots, colleague.id).len(), 9, "09:00 … 11:00 every 15 minutes");
 }
@@ -125,7 +125,7 @@ async fn an_appointment_that_began_earlier_and_still_runs_blocks_the_time() {
     }
     let base = format!("/api/v1/slots?service_id={}&from=2026-03-03&until=2026-03-03", consultation.id);
     for filter in [format!("&provider_id={}", p.id), format!("&clinic_id={}", clinic.id)] {
-        let (_, slots) = get(&app, &staff, &format!("{base}{filter}")).await;
+        let (_, slots) = get_slots(&app, &staff, &format!("{base}{filter}")).await;
         let starts = starts_of(&slots, p.id);
         assert_eq!(starts.first(), Some(&tue("17:00")), "{filter}: nothing before the long appointment ends");
     }
@@ -183,4 +183,69 @@ async fn hold_expiry_and_busy_time_read_bounded_index_ranges_on_sqlite() {
     )
     .await;
     assert!(p.contains("appointments_provider_until_idx (provider_id=? AND occupied_until>?)"), "{p}");
+}
+
+#[tokio::test]
+async fn the_api_answers_the_same_times_grouped_per_provider_and_local_day_with_names_once() {
+    let app = TestApp::spawn().await;
+    let (_, staff) = app.user_with_token(Role::Staff).await;
+    let sydney = app.clinic("Sydney", "Australia/Sydney").await;
+    let kolkata = app.clinic("Kolkata", "Asia/Kolkata").await;
+    let service = app.consultation().await;
+    let (_, early) = app.provider(&[sydney.id], &[service.id]).await;
+    let (_, late) = app.provider(&[kolkata.id], &[service.id]).await;
+    // Sydney's mornings are the previous UTC day; Kolkata's evenings run past UTC midnight
+    // only on the local side, so a UTC date would group both wrongly.
+    app.weekdays(&early, sydney.id, "07:00", "12:00").await;
+    app.weekdays(&late, kolkata.id, "14:00", "23:00").await;
+    let (_, patient) = app.patient_user().await;
+    let (s, body) = post(&app, &staff, "/api/v1/appointments", json!({"service_id": service.id, "provider_id": early.id, "clinic_id": sydney.id, "start": tue("08:00"), "patient_id": patient.id})).await;
+    assert_eq!(s, 201, "{body}");
+
+    let path = format!("/api/v1/slots?service_id={}&from=2026-03-02&until=2026-03-06", service.id);
+    let (s, table) = get(&app, &staff, &path).await;
+    assert_eq!(s, 200, "{table}");
+    assert_eq!(table["minutes"], 50);
+    assert_eq!(table["places"], 1);
+    // The same times as the service's flat search, which the pages use.
+    let q = praxis_services::scheduling::SlotQuery {
+        service_id: service.id,
+        provider_id: None,
+        clinic_id: None,
+        from: Some("2026-03-02".parse().unwrap()),
+        until: Some("2026-03-06".parse().unwrap()),
+    };
+    let flat = app.svc.search_slots(&Actor::system("test"), &q).await.unwrap();
+    let want: Vec<(String, String, String)> = flat
+        .iter()
+        .map(|s| (s.provider_id.to_string(), s.start.to_string(), s.local_start.clone()))
+        .collect();
+    let got: Vec<(String, String, String)> = scheduling_api::flatten_slots(&table)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let id = s["provider_id"].as_str().unwrap().to_string();
+            (id, s["start"].as_str().unwrap().to_string(), s["local_start"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert!(want.len() > 100, "{} times", want.len());
+    assert_eq!(got, want);
+    assert!(!got.iter().any(|(_, start, _)| *start == tue("08:00")), "the booked time is not offered");
+    // Names once per provider, five local days each, each day's first time its local opening.
+    let text = table.to_string();
+    assert_eq!(text.matches("\"provider_name\"").count(), 2, "{text}");
+    assert_eq!(text.matches("\"Australia/Sydney\"").count(), 1, "{text}");
+    let providers = table["providers"].as_array().unwrap();
+    assert_eq!(providers.len(), 2);
+    for p in providers {
+        let days: Vec<&str> = p["days"].as_array().unwrap().iter().map(|d| d["date"].as_str().unwrap()).collect();
+        assert_eq!(days, ["2026-03-02", "2026-03-03", "2026-03-04", "2026-03-05", "2026-03-06"], "{p}");
+    }
+    let first_of = |name: &str, day: usize| {
+        let p = providers.iter().find(|p| p["time_zone"] == name).unwrap();
+        p["days"][day]["starts"][0].as_str().unwrap().to_string()
+    };
+    assert_eq!(first_of("Australia/Sydney", 1), "2026-03-02T20:00:00Z", "07:00 AEDT on Tuesday");
+    assert_eq!(first_of("Asia/Kolkata", 1), "2026-03-03T08:30:00Z", "14:00 IST on Tuesday");
 }

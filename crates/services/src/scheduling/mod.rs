@@ -24,7 +24,7 @@ pub use calendar::{
 pub use praxis_store::appointments::AppointmentFilter;
 pub use praxis_store::waitlist::EntryFilter;
 pub use series::{OccurrenceOutcome, OccurrenceReport, SeriesMode, SeriesReport, SeriesRequest};
-pub use slots::{SlotQuery, SlotView};
+pub use slots::{OpenSession, ProviderSlots, SlotDay, SlotQuery, SlotTable, SlotView};
 pub use waitlist::{PreferredTime, WaitlistEntry, WaitlistInput, WaitlistOffer};
 
 use crate::Services;

@@ -65,6 +65,67 @@ pub struct SlotView {
     pub session_id: Option<AppointmentId>,
 }
 
+/// The answer of a slot search, lean enough for a month of a whole clinic: free times
+/// grouped per provider (at a clinic) and local day, names once, instants only. A time's
+/// end is its start plus `minutes`.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct SlotTable {
+    /// The service searched.
+    pub service_id: ServiceId,
+    /// Length of every appointment offered, in minutes: each start's end is start + this.
+    pub minutes: i64,
+    /// Places in a new appointment at one of the `starts` (1, or the group size of a group
+    /// service).
+    pub places: i64,
+    /// Providers with at least one free time or open session, by name.
+    pub providers: Vec<ProviderSlots>,
+}
+
+/// One provider's free times at one clinic.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct ProviderSlots {
+    /// With whom.
+    pub provider_id: ProviderId,
+    /// Their name.
+    pub provider_name: String,
+    /// Where.
+    pub clinic_id: ClinicId,
+    /// Clinic name.
+    pub clinic_name: String,
+    /// The clinic's IANA zone, in which `days` are dated.
+    pub time_zone: String,
+    /// Days with something free, in order.
+    pub days: Vec<SlotDay>,
+}
+
+/// One local day of a provider's free times.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct SlotDay {
+    /// The day in the clinic's zone.
+    #[schema(value_type = String, format = Date)]
+    pub date: Date,
+    /// Starts of free times (UTC), in order.
+    #[schema(value_type = Vec<String>)]
+    pub starts: Vec<Timestamp>,
+    /// Existing group sessions with places left: booking one joins it.
+    pub sessions: Vec<OpenSession>,
+}
+
+/// An existing group session with room.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct OpenSession {
+    /// The session (book with this start to join it).
+    pub session_id: AppointmentId,
+    /// Start (UTC).
+    #[schema(value_type = String, format = DateTime)]
+    pub start: Timestamp,
+    /// End (UTC).
+    #[schema(value_type = String, format = DateTime)]
+    pub end: Timestamp,
+    /// Places left.
+    pub remaining: i64,
+}
+
 /// One provider at one clinic, ready for the engine.
 struct Candidate {
     provider_id: Uuid,
@@ -102,21 +163,10 @@ impl Services {
             v.add("until", "range_too_long", format!("Search at most {MAX_SEARCH_DAYS} days at a time."));
         }
         v.finish()?;
-        let service = match catalog::service(self.db(), q.service_id).await? {
-            Some(s) if s.active => Service::from_row(s)?,
-            _ => return Err(ServiceError::invalid("service_id", "unknown", "There is no such service.")),
-        };
         let scope = catalog::SearchScope { service: q.service_id, provider: q.provider_id, clinic: q.clinic_id };
-        let offerings = catalog::search_offerings(self.db(), &scope).await?;
-        if offerings.is_empty() {
-            return Ok((service, Vec::new()));
-        }
         let day = SignedDuration::from_hours(24);
         let wide_from = from.checked_sub(day).unwrap_or(from);
         let wide_until = until.checked_add(day).unwrap_or(until);
-        let windows = availability::windows_for_service(self.db(), &scope).await?;
-        let exceptions = availability::exceptions_for_service(self.db(), &scope, wide_from, wide_until).await?;
-        let closures = availability::closures(self.db(), q.clinic_id, Some(wide_from), Some(wide_until)).await?;
         let busy_from = wide_from.to_zoned(jiff::tz::TimeZone::UTC).map(|z| z.timestamp()).unwrap_or(now);
         let busy_until = wide_until
             .checked_add(day)
@@ -124,7 +174,24 @@ impl Services {
             .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
             .map(|z| z.timestamp())
             .unwrap_or(now);
-        let mut busy = appointments::busy_for_service(self.db(), &scope, busy_from, busy_until, now).await?;
+        // The six reads are independent: run them at once on separate connections, so a
+        // search waits for one round trip, not six.
+        let db = self.db();
+        let (service, offerings, windows, exceptions, closures, mut busy) = futures::try_join!(
+            catalog::service(db, q.service_id),
+            catalog::search_offerings(db, &scope),
+            availability::windows_for_service(db, &scope),
+            availability::exceptions_for_service(db, &scope, wide_from, wide_until),
+            availability::closures(db, q.clinic_id, Some(wide_from), Some(wide_until)),
+            appointments::busy_for_service(db, &scope, busy_from, busy_until, now),
+        )?;
+        let service = match service {
+            Some(s) if s.active => Service::from_row(s)?,
+            _ => return Err(ServiceError::invalid("service_id", "unknown", "There is no such service.")),
+        };
+        if offerings.is_empty() {
+            return Ok((service, Vec::new()));
+        }
         // An appointment being moved does not stand in its own way.
         let moving_from =
             moving.and_then(|m| busy.iter().find(|b| b.appointment_id == m.0)).map(|b| (b.provider_id, b.starts_at.0));
@@ -215,7 +282,55 @@ impl Services {
         Ok(out)
     }
 
-    fn joinable_views(&self, c: &Candidate, service: &Service) -> Vec<SlotView> {
+    /// [`Services::search_slots`] in the lean shape of the API: grouped per provider and
+    /// local day, names once, no per-slot labels.
+    #[tracing::instrument(skip_all)]
+    pub async fn slot_table(&self, actor: &Actor, q: &SlotQuery) -> ServiceResult<SlotTable> {
+        let (service, candidates) = self.prepare_search(actor, q, None).await?;
+        let mut providers = Vec::with_capacity(candidates.len());
+        for c in candidates {
+            let zone = &c.input.time_zone;
+            let mut days: Vec<SlotDay> = Vec::new();
+            let day_of = |days: &mut Vec<SlotDay>, t: Timestamp| -> usize {
+                let date = zone.to_datetime(t).date();
+                match days.iter().rposition(|d| d.date == date) {
+                    Some(i) => i,
+                    None => {
+                        days.push(SlotDay { date, starts: Vec::new(), sessions: Vec::new() });
+                        days.len() - 1
+                    }
+                }
+            };
+            for s in free_slots(&c.input) {
+                let i = day_of(&mut days, s.start);
+                days[i].starts.push(s.start);
+            }
+            for (start, end, remaining, id) in self.joinable(&c, &service) {
+                let i = day_of(&mut days, start);
+                days[i].sessions.push(OpenSession { session_id: AppointmentId(id), start, end, remaining });
+            }
+            if days.is_empty() {
+                continue;
+            }
+            days.sort_by_key(|d| d.date);
+            for d in &mut days {
+                d.sessions.sort_by_key(|s| s.start);
+            }
+            providers.push(ProviderSlots {
+                provider_id: ProviderId(c.provider_id),
+                provider_name: c.provider_name,
+                clinic_id: ClinicId(c.clinic_id),
+                clinic_name: c.clinic_name,
+                time_zone: c.time_zone,
+                days,
+            });
+        }
+        providers.sort_by(|a, b| a.provider_name.cmp(&b.provider_name).then_with(|| a.clinic_name.cmp(&b.clinic_name)));
+        Ok(SlotTable { service_id: service.id, minutes: service.duration_minutes, places: service.capacity, providers })
+    }
+
+    /// A candidate's existing group sessions that may be joined now and fall in the range.
+    fn joinable(&self, c: &Candidate, service: &Service) -> Vec<(Timestamp, Timestamp, i64, Uuid)> {
         let rules = service.rules();
         let now = c.input.now;
         let earliest = now.saturating_add(rules.min_notice).unwrap_or(now);
@@ -223,10 +338,17 @@ impl Services {
         c.joinable
             .iter()
             .filter(|(start, ..)| {
-                let date = start.to_zoned(c.input.time_zone.clone()).date();
+                let date = c.input.time_zone.to_datetime(*start).date();
                 *start >= earliest && *start <= latest && date >= c.input.from && date <= c.input.until
             })
-            .map(|(start, end, left, id)| self.slot_view(c, *start, *end, *left, Some(AppointmentId(*id))))
+            .copied()
+            .collect()
+    }
+
+    fn joinable_views(&self, c: &Candidate, service: &Service) -> Vec<SlotView> {
+        self.joinable(c, service)
+            .into_iter()
+            .map(|(start, end, left, id)| self.slot_view(c, start, end, left, Some(AppointmentId(id))))
             .collect()
     }
 

@@ -15,7 +15,7 @@ use praxis_domain::{
 };
 use praxis_services::scheduling::{
     Appointment, AppointmentChange, BookingRequest, CancelRequest, RescheduleRequest, SeriesMode, SeriesReport,
-    SeriesRequest, SlotQuery, SlotView, WaitlistEntry, WaitlistInput, WaitlistOffer,
+    SeriesRequest, SlotQuery, SlotTable, SlotView, WaitlistEntry, WaitlistInput, WaitlistOffer,
 };
 use praxis_services::users::PageRequest;
 use serde::{Deserialize, Serialize};
@@ -70,15 +70,17 @@ impl<T> From<praxis_services::users::Page<T>> for PageOf<T> {
 }
 
 /// Free times for a service over a date range (at most 90 days), by provider and/or
-/// clinic. Group services also list existing sessions with places left.
+/// clinic, grouped per provider and local day: each provider's names once, then the
+/// starts (UTC) of each day; every time lasts `minutes`. Group services also list
+/// existing sessions with places left.
 #[utoipa::path(get, path = "/api/v1/slots", tag = "scheduling", security(("bearer" = [])), params(SlotQuery),
-    responses((status = 200, body = Vec<SlotView>), (status = 400, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ)))]
+    responses((status = 200, body = SlotTable), (status = 400, body = Problem, content_type = PJ), (status = 422, body = Problem, content_type = PJ)))]
 async fn search_slots(
     State(st): State<AppState>,
     ApiActor(a): ApiActor,
     ApiQuery(q): ApiQuery<SlotQuery>,
-) -> ApiResult<Json<Vec<SlotView>>> {
-    Ok(Json(st.svc.search_slots(&a, &q).await?))
+) -> ApiResult<Json<SlotTable>> {
+    Ok(Json(st.svc.slot_table(&a, &q).await?))
 }
 
 /// First-available search.
