@@ -21,26 +21,23 @@
 #[allow(dead_code)]
 mod stats;
 
+#[allow(dead_code)]
+mod bulk;
+
 use anyhow::{Context, Result};
-use clap::{Parser, ValueEnum};
+use bulk::Backend;
+use clap::Parser;
 use praxis_domain::Role;
 use praxis_services::Actor;
 use praxis_services::backups::BackupKind;
 use praxis_services::backups::restore::{RestoreTarget, restore_backup};
 use praxis_testkit::{TestApp, TestDb, http_client, test_settings};
-use sqlx::Connection;
 use stats::{Summary, ms, thousands};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// The booking index of the appointment the seeded ones are copied from.
 const TEMPLATE: usize = 1_000_000;
-
-#[derive(Clone, Copy, Debug, PartialEq, ValueEnum)]
-enum Backend {
-    Sqlite,
-    Postgres,
-}
 
 /// Backup, verify and restore at scale; booking latency during a backup.
 #[derive(Parser, Debug)]
@@ -62,68 +59,14 @@ struct Args {
     bookings: usize,
 }
 
-/// The statements that copy the one row of `table` matching `template` into rows
-/// `1..=n`, overriding `overrides` (column, SQL expression over `t.` and the copy number
-/// `s.n`); `names` are the table's columns.
-fn copy_sql(
-    db: Backend,
-    table: &str,
-    names: &[String],
-    template: &str,
-    overrides: &[(&str, String)],
-    n: usize,
-) -> Vec<String> {
-    let select: Vec<String> = names
-        .iter()
-        .map(|c| overrides.iter().find(|(o, _)| o == c).map(|(_, e)| e.clone()).unwrap_or_else(|| format!("t.{c}")))
-        .collect();
-    const BATCH: usize = 100_000;
-    let mut out = Vec::new();
-    let mut from = 1;
-    while from <= n {
-        let to = (from + BATCH - 1).min(n);
-        let series = match db {
-            Backend::Sqlite => format!(
-                "WITH RECURSIVE s(n) AS (SELECT {from} UNION ALL SELECT n + 1 FROM s WHERE n < {to}) SELECT {} FROM s",
-                select.join(", ")
-            ),
-            Backend::Postgres => format!("SELECT {} FROM generate_series({from}, {to}) AS s(n)", select.join(", ")),
-        };
-        out.push(format!(
-            "INSERT INTO {table} ({}) {series} CROSS JOIN (SELECT * FROM {table} WHERE {template} LIMIT 1) t",
-            names.join(", ")
-        ));
-        from = to + 1;
-    }
-    out
-}
-
-fn columns_sql(db: Backend, table: &str) -> String {
-    match db {
-        Backend::Sqlite => format!("SELECT name FROM pragma_table_info('{table}')"),
-        Backend::Postgres => format!(
-            "SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() \
-             AND table_name = '{table}' ORDER BY ordinal_position"
-        ),
-    }
-}
-
 async fn seed(url: &str, db: Backend, patients: usize, appointments: usize) -> Result<()> {
-    let (id, shift) = match db {
-        Backend::Sqlite => ("randomblob(16)", "t.{c} - s.n * 120000000".to_string()),
-        Backend::Postgres => ("gen_random_uuid()", "t.{c} - s.n * interval '2 minutes'".to_string()),
+    let shift = match db {
+        Backend::Sqlite => "t.{c} - s.n * 120000000",
+        Backend::Postgres => "t.{c} - s.n * interval '2 minutes'",
     };
     let when = |c: &str| shift.replace("{c}", c);
-    let patient_overrides = vec![
-        ("id", id.to_string()),
-        ("user_id", "NULL".into()),
-        ("given_name", "'Bench' || CAST(s.n AS TEXT)".into()),
-        ("mrn", "'B' || CAST(s.n AS TEXT)".into()),
-        ("mrn_seq", "1000000 + s.n".into()),
-        ("email", "NULL".into()),
-    ];
     let appointment_overrides = vec![
-        ("id", id.to_string()),
+        ("id", bulk::new_id(db).to_string()),
         ("number", "'BA-' || CAST(s.n AS TEXT)".into()),
         ("status", "'completed'".into()),
         ("held_until", "NULL".into()),
@@ -132,28 +75,23 @@ async fn seed(url: &str, db: Backend, patients: usize, appointments: usize) -> R
         ("occupied_from", when("occupied_from")),
         ("occupied_until", when("occupied_until")),
     ];
-    macro_rules! run {
-        ($conn:expr) => {{
-            let mut c = $conn;
-            for (table, template, overrides, n) in [
-                ("patients", "user_id IS NOT NULL", &patient_overrides, patients),
-                ("appointments", "number NOT LIKE 'BA-%'", &appointment_overrides, appointments),
-            ] {
-                let cols: Vec<(String,)> =
-                    sqlx::query_as(sqlx::AssertSqlSafe(columns_sql(db, table))).fetch_all(&mut c).await?;
-                let names: Vec<String> = cols.into_iter().map(|c| c.0).collect();
-                for stmt in copy_sql(db, table, &names, template, overrides, n) {
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(stmt)).execute(&mut c).await?;
-                }
-            }
-            sqlx::raw_sql("ANALYZE").execute(&mut c).await?;
-            Ok(())
-        }};
-    }
-    match db {
-        Backend::Sqlite => run!(sqlx::SqliteConnection::connect(url).await?),
-        Backend::Postgres => run!(sqlx::PgConnection::connect(url).await?),
-    }
+    bulk::run(url, db, &["patients", "appointments"], |cols| {
+        let mut out = bulk::patient_copies(db, &cols[0], "user_id IS NOT NULL", patients);
+        if appointments > 0 {
+            out.extend(bulk::copy_sql(
+                db,
+                "appointments",
+                &cols[1],
+                "number NOT LIKE 'BA-%'",
+                &appointment_overrides,
+                1,
+                appointments,
+                "",
+            ));
+        }
+        out
+    })
+    .await
 }
 
 /// Books `n` appointments one after another over HTTP, from `first` on, 30 minutes

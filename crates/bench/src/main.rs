@@ -15,6 +15,8 @@
 //! 4. Prints a Markdown report.
 #![forbid(unsafe_code)]
 
+#[allow(dead_code)]
+mod bulk;
 mod calendar;
 mod load;
 mod pg;
@@ -98,6 +100,13 @@ struct Cli {
     /// Seed for the random placement of the existing appointments.
     #[arg(long, default_value_t = 20261121)]
     seed: u64,
+    /// Completed appointments to add in the past (16 a working day per provider, weeks
+    /// back from the start of this week), for the scale figures; 0 adds none.
+    #[arg(long, default_value_t = 0)]
+    history: usize,
+    /// Patients to add by bulk copy (no logins), for the scale figures.
+    #[arg(long, default_value_t = 0)]
+    more_patients: usize,
     /// PostgreSQL: keep the database afterwards.
     #[arg(long)]
     keep: bool,
@@ -154,6 +163,7 @@ async fn run(cli: Cli) -> Result<()> {
     ));
     let seeded = seed::seed(&target.url, &spec).await?;
     progress(format!("seeded in {:.1} s", seeded.elapsed.as_secs_f64()));
+    let scale = add_history(&cli, &target, &seeded).await?;
     let database = match target.engine {
         Engine::Sqlite => raw::sqlite_describe(target.sqlite_path.as_deref().context("no SQLite path")?).await?,
         Engine::Postgres => pg::describe(&target.url).await?,
@@ -187,9 +197,50 @@ async fn run(cli: Cli) -> Result<()> {
         raw_seconds: cli.raw_seconds,
         booking_seconds: cli.booking_seconds,
         load_average: (load_before, load_average()),
+        scale,
     };
     println!("{}", report::markdown(&context, &seeded, &measured));
     Ok(())
+}
+
+/// Adds `--more-patients` and `--history` by bulk copy, then `ANALYZE`; describes what
+/// was added for the report (empty when nothing was).
+async fn add_history(cli: &Cli, target: &Target, seeded: &seed::Seeded) -> Result<String> {
+    if cli.history == 0 && cli.more_patients == 0 {
+        return Ok(String::new());
+    }
+    let db = match target.engine {
+        Engine::Sqlite => bulk::Backend::Sqlite,
+        Engine::Postgres => bulk::Backend::Postgres,
+    };
+    let per_week = seeded.providers.len() * 80;
+    let weeks = cli.history.div_ceil(per_week.max(1)) as i64;
+    let zone = jiff::tz::TimeZone::get(seed::ZONE)?;
+    let today = jiff::Timestamp::now().to_zoned(zone.clone()).date();
+    let monday = today
+        .checked_sub(jiff::Span::new().days(i64::from(today.weekday().to_monday_zero_offset())))?
+        .checked_sub(jiff::Span::new().weeks(weeks))?;
+    let first = calendar::local_instant(&zone, monday, 8 * 60)?;
+    progress(format!(
+        "adding {} patients and {} completed appointments from {monday} ({weeks} weeks)",
+        cli.more_patients, cli.history
+    ));
+    let t0 = std::time::Instant::now();
+    bulk::run(&target.url, db, &["patients", "appointments"], |cols| {
+        let mut out = bulk::patient_copies(db, &cols[0], "1 = 1", cli.more_patients);
+        out.extend(bulk::history(db, &cols[1], cli.history, first));
+        out
+    })
+    .await?;
+    let took = t0.elapsed().as_secs_f64();
+    progress(format!("added in {took:.1} s"));
+    Ok(format!(
+        "History added by bulk copy in {took:.1} s: {} more patients (copies without logins) and {} completed \
+         appointments from {monday} over {weeks} weeks before this one (every provider 16 a working day, 08:00–16:00), \
+         each with a participant; then `ANALYZE`.",
+        stats::thousands(cli.more_patients as u64),
+        stats::thousands(cli.history as u64),
+    ))
 }
 
 async fn prepare_target(cli: &Cli) -> Result<Target> {

@@ -31,6 +31,8 @@ pub struct Context {
     pub booking_seconds: f64,
     /// 1-minute load average when the run started and when it ended.
     pub load_average: (f64, f64),
+    /// What the scale options added (empty without them).
+    pub scale: String,
 }
 
 fn met(ok: bool) -> &'static str {
@@ -123,6 +125,10 @@ pub fn markdown(c: &Context, s: &Seeded, m: &Measured) -> String {
         s.conflicts_skipped,
         s.elapsed.as_secs_f64()
     );
+    if !c.scale.is_empty() {
+        let _ = writeln!(o);
+        let _ = writeln!(o, "{}", c.scale);
+    }
     let _ = writeln!(o);
     let postgres = c.engine == "PostgreSQL";
     let _ = writeln!(

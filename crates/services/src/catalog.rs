@@ -463,7 +463,14 @@ impl Services {
         if description.chars().count() > 2000 {
             v.add("description", "too_long", "Use at most 2000 characters.");
         }
-        let duration = range(&mut v, "duration_minutes", input.duration_minutes, 0, 5, 720);
+        let duration = range(
+            &mut v,
+            "duration_minutes",
+            input.duration_minutes,
+            0,
+            5,
+            praxis_domain::appointment::LONGEST_APPOINTMENT_MINUTES,
+        );
         if input.duration_minutes.is_none() {
             v.add("duration_minutes", "required", "Give the length of the appointment in minutes.");
         }

@@ -310,13 +310,17 @@ pub async fn search(
         PatientSort::LastVisit => "p.last_visit_at DESC NULLS LAST, p.mrn_seq",
         PatientSort::Mrn => "p.mrn_seq",
     };
-    let (total,): (i64,) = db.fetch_one(w.query("SELECT COUNT(*) FROM patients p", "")).await?;
     // The page is chosen on narrow rows first (on SQLite from a covering index: record
     // number, status, name keys), and only its rows are read in full: sorting thousands
     // of whole rows for a broad search cost more than finding them.
     let head = format!("{} WHERE p.id IN (SELECT p.id FROM patients p", select());
     let tail = format!(" ORDER BY {order} LIMIT {} OFFSET {}) ORDER BY {order}", limit.clamp(1, 5000), offset.max(0));
-    let rows = db.fetch_all(w.query(&head, &tail)).await?;
+    // The count and the page are independent reads: each on its own connection, at once,
+    // so a broad search waits for the slower of the two, not for both.
+    let ((total,), rows): ((i64,), Vec<PatientRow>) = futures::try_join!(
+        db.fetch_one(w.query("SELECT COUNT(*) FROM patients p", "")),
+        db.fetch_all(w.query(&head, &tail))
+    )?;
     Ok((rows, total))
 }
 

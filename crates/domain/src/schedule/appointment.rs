@@ -24,6 +24,11 @@
 //!   leads to (confirming a confirmed appointment) is an [`IllegalTransition`] too; the
 //!   services layer may treat it as a no-op for idempotent retries.
 
+/// The longest an appointment may last (a service's length is validated against it). The
+/// calendar relies on it to bound its index walk: an appointment still running at `t`
+/// started after `t` minus this.
+pub const LONGEST_APPOINTMENT_MINUTES: i64 = 720;
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
