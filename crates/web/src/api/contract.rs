@@ -4,6 +4,7 @@
 //! that the caller may not see), 400/413/415/422 for a malformed body, 422 for a
 //! malformed query string. Each operation's own entry documents the rest (403, 409…).
 
+use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, ResponseBuilder};
 
@@ -51,6 +52,71 @@ fn complete(op: &mut Operation, shared: &[RefOr<utoipa::openapi::path::Parameter
     }
 }
 
+/// Links each creating operation (`POST /things`) to the operations on the record it made
+/// (`/things/{id}` and below, every method), passing the new `id` from the answer. The
+/// stateful phase of schemathesis follows these links: create, then read, change and
+/// delete what was created. Only answers whose schema has an `id` get links.
+pub fn document_links(doc: &mut OpenApi) {
+    let schemas_with_id: std::collections::BTreeSet<String> = doc
+        .components
+        .as_ref()
+        .map(|c| {
+            c.schemas
+                .iter()
+                .filter(|(_, s)| match s {
+                    RefOr::T(utoipa::openapi::Schema::Object(o)) => o.properties.contains_key("id"),
+                    _ => false,
+                })
+                .map(|(name, _)| format!("#/components/schemas/{name}"))
+                .collect()
+        })
+        .unwrap_or_default();
+    // (path, operation id, the path parameter the id goes into) of every operation on a record.
+    let mut targets: Vec<(String, String, String)> = Vec::new();
+    for (path, item) in &doc.paths.paths {
+        let Some(open) = path.rfind("/{") else { continue };
+        let param = path[open + 2..].trim_end_matches('}').to_string();
+        if param.contains('/') {
+            continue;
+        }
+        for op in [&item.get, &item.put, &item.post, &item.delete, &item.patch].into_iter().flatten() {
+            if let Some(id) = op.operation_id.clone() {
+                targets.push((path[..open].to_string(), id, param.clone()));
+            }
+        }
+    }
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let Some(post) = item.post.as_mut() else { continue };
+        for (status, answer) in post.responses.responses.iter_mut() {
+            let RefOr::T(answer) = answer else { continue };
+            if !status.starts_with('2') || !answer_has_id(answer, &schemas_with_id) {
+                continue;
+            }
+            for (collection, id, param) in &targets {
+                if collection == path {
+                    let link = LinkBuilder::new()
+                        .operation_id(id.clone())
+                        .parameter(param.clone(), "$response.body#/id")
+                        .description("The record this call created.")
+                        .build();
+                    answer.links.insert(id.clone(), RefOr::T(link));
+                }
+            }
+        }
+    }
+}
+
+fn answer_has_id(answer: &utoipa::openapi::Response, schemas_with_id: &std::collections::BTreeSet<String>) -> bool {
+    let schema = match answer.content.get("application/json") {
+        Some(RefOr::T(c)) => c.schema.as_ref(),
+        _ => None,
+    };
+    schema.is_some_and(|s| match s {
+        RefOr::Ref(r) => schemas_with_id.contains(&r.ref_location),
+        RefOr::T(_) => false,
+    })
+}
+
 /// A problem+json answer.
 fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
     let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build();
@@ -60,6 +126,37 @@ fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+
+    #[test]
+    fn creating_operations_link_to_the_record_they_made() {
+        let doc = serde_json::to_value(super::super::openapi()).unwrap();
+        let links = &doc["paths"]["/api/v1/patients"]["post"]["responses"]["201"]["links"];
+        let get = links.as_object().unwrap().values().find(|l| {
+            let id = l["operationId"].as_str().unwrap();
+            doc["paths"]["/api/v1/patients/{id}"]["get"]["operationId"] == id
+        });
+        assert_eq!(get.unwrap()["parameters"]["id"], "$response.body#/id", "{links}");
+        // Every link names an operation that exists.
+        let ids: Vec<&str> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|i| i.as_object().unwrap().values())
+            .filter_map(|o| o["operationId"].as_str())
+            .collect();
+        let mut n = 0;
+        for item in doc["paths"].as_object().unwrap().values() {
+            for op in item.as_object().unwrap().values() {
+                for answer in op["responses"].as_object().unwrap().values() {
+                    for l in answer["links"].as_object().into_iter().flat_map(|m| m.values()) {
+                        assert!(ids.contains(&l["operationId"].as_str().unwrap()), "{l}");
+                        n += 1;
+                    }
+                }
+            }
+        }
+        assert!(n > 20, "{n} links");
+    }
 
     #[test]
     fn every_operation_documents_the_answers_its_shape_allows() {

@@ -83,5 +83,6 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = router().into_openapi();
     contract::document_common_answers(&mut doc);
+    contract::document_links(&mut doc);
     doc
 }
