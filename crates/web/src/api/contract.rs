@@ -53,7 +53,7 @@ fn complete(op: &mut Operation, shared: &[RefOr<utoipa::openapi::path::Parameter
 }
 
 /// Links each creating operation (`POST /things`) to the operations on the record it made
-/// (`/things/{id}` and below, every method), passing the new `id` from the answer. The
+/// (`/things/{id}` and the actions below it, every method), passing the new `id` from the answer. The
 /// stateful phase of schemathesis follows these links: create, then read, change and
 /// delete what was created. Only answers whose schema has an `id` get links.
 pub fn document_links(doc: &mut OpenApi) {
@@ -63,10 +63,7 @@ pub fn document_links(doc: &mut OpenApi) {
         .map(|c| {
             c.schemas
                 .iter()
-                .filter(|(_, s)| match s {
-                    RefOr::T(utoipa::openapi::Schema::Object(o)) => o.properties.contains_key("id"),
-                    _ => false,
-                })
+                .filter(|(_, s)| has_id(s, &c.schemas, 0))
                 .map(|(name, _)| format!("#/components/schemas/{name}"))
                 .collect()
         })
@@ -74,11 +71,13 @@ pub fn document_links(doc: &mut OpenApi) {
     // (path, operation id, the path parameter the id goes into) of every operation on a record.
     let mut targets: Vec<(String, String, String)> = Vec::new();
     for (path, item) in &doc.paths.paths {
-        let Some(open) = path.rfind("/{") else { continue };
-        let param = path[open + 2..].trim_end_matches('}').to_string();
-        if param.contains('/') {
+        // Paths with one parameter: `/things/{id}` and the actions below it.
+        let Some(open) = path.find("/{") else { continue };
+        let Some(close) = path[open..].find('}').map(|c| open + c) else { continue };
+        if path[close..].contains('{') {
             continue;
         }
+        let param = path[open + 2..close].to_string();
         for op in [&item.get, &item.put, &item.post, &item.delete, &item.patch].into_iter().flatten() {
             if let Some(id) = op.operation_id.clone() {
                 targets.push((path[..open].to_string(), id, param.clone()));
@@ -103,6 +102,29 @@ pub fn document_links(doc: &mut OpenApi) {
                 }
             }
         }
+    }
+}
+
+/// Whether a schema is an object with an `id` property, directly or through `allOf`
+/// (a flattened summary) or a reference.
+fn has_id(
+    schema: &RefOr<utoipa::openapi::Schema>,
+    all: &std::collections::BTreeMap<String, RefOr<utoipa::openapi::Schema>>,
+    depth: usize,
+) -> bool {
+    use utoipa::openapi::Schema;
+    if depth > 4 {
+        return false;
+    }
+    match schema {
+        RefOr::T(Schema::Object(o)) => o.properties.contains_key("id"),
+        RefOr::T(Schema::AllOf(a)) => a.items.iter().any(|i| has_id(i, all, depth + 1)),
+        RefOr::Ref(r) => r
+            .ref_location
+            .strip_prefix("#/components/schemas/")
+            .and_then(|name| all.get(name))
+            .is_some_and(|s| has_id(s, all, depth + 1)),
+        _ => false,
     }
 }
 
@@ -136,6 +158,10 @@ mod tests {
             doc["paths"]["/api/v1/patients/{id}"]["get"]["operationId"] == id
         });
         assert_eq!(get.unwrap()["parameters"]["id"], "$response.body#/id", "{links}");
+        // An answer whose id comes from a flattened summary (allOf) is linked too.
+        let invoice = &doc["paths"]["/api/v1/invoices"]["post"]["responses"]["201"]["links"];
+        let issue = doc["paths"]["/api/v1/invoices/{id}/issue"]["post"]["operationId"].as_str().unwrap();
+        assert_eq!(invoice[issue]["parameters"]["id"], "$response.body#/id", "{invoice}");
         // Every link names an operation that exists.
         let ids: Vec<&str> = doc["paths"]
             .as_object()
@@ -155,7 +181,7 @@ mod tests {
                 }
             }
         }
-        assert!(n > 20, "{n} links");
+        assert!(n > 40, "{n} links");
     }
 
     #[test]
