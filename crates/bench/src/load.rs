@@ -164,7 +164,7 @@ pub async fn search_latency(
 }
 
 /// The free times and open sessions in a `GET /api/v1/slots` answer (its lean shape:
-/// providers → days → starts and sessions).
+/// providers → days → starts and sessions; or the flat list of earlier servers).
 fn count_slots(body: &[u8]) -> Result<usize> {
     #[derive(serde::Deserialize)]
     struct Table {
@@ -179,8 +179,17 @@ fn count_slots(body: &[u8]) -> Result<usize> {
         starts: Vec<serde::de::IgnoredAny>,
         sessions: Vec<serde::de::IgnoredAny>,
     }
-    let t: Table = serde_json::from_slice(body)?;
-    Ok(t.providers.iter().flat_map(|p| &p.days).map(|d| d.starts.len() + d.sessions.len()).sum())
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Answer {
+        Table(Table),
+        // The flat list servers before the lean shape answered (for before/after runs).
+        List(Vec<serde::de::IgnoredAny>),
+    }
+    Ok(match serde_json::from_slice(body)? {
+        Answer::Table(t) => t.providers.iter().flat_map(|p| &p.days).map(|d| d.starts.len() + d.sessions.len()).sum(),
+        Answer::List(l) => l.len(),
+    })
 }
 
 /// One timed GET: the time until the whole body has arrived, and the body.
