@@ -753,15 +753,27 @@ pub async fn insert_series(tx: &mut Tx, s: &NewSeries) -> StoreResult<()> {
 
 /// The condition of [`calendar_appointments`] ($1 clinic, $2 provider or NULL, $3 from,
 /// $4 until, $5 now, $6 the earliest start still running at $3); public for the test
-/// that checks its plan. The two halves are separate subqueries, each on its own index
-/// range: as one `OR`, PostgreSQL read the whole table once there were years of history.
-pub const CALENDAR_WHERE_SQL: &str = "a.id IN (\
-     SELECT ca.id FROM appointments ca WHERE ca.clinic_id = $1 AND ca.starts_at > $6 AND ca.starts_at < $4 \
-     UNION ALL SELECT pa.id FROM appointments pa WHERE pa.provider_id IN \
-     (SELECT pc.provider_id FROM provider_clinics pc WHERE pc.clinic_id = $1) \
-     AND pa.occupied_until > $3 AND pa.occupied_from < $4) \
-     AND ($2 IS NULL OR a.provider_id = $2) AND a.ends_at > $3 AND a.starts_at < $4 \
-     AND a.status <> 'expired' AND (a.status <> 'held' OR a.held_until > $5)";
+/// that checks its plan. The clinic's appointments and its providers' (or the one
+/// provider's) are separate subqueries, each on its own index range: as one `OR`,
+/// PostgreSQL read the whole table once there were years of history.
+pub fn calendar_where_sql(one_provider: bool) -> String {
+    let (clinic_side, provider_side) = if one_provider {
+        (
+            "ca.clinic_id = $1 AND ca.provider_id = $2",
+            "pa.provider_id = $2 AND EXISTS (SELECT 1 FROM provider_clinics pc WHERE pc.clinic_id = $1 \
+             AND pc.provider_id = $2)",
+        )
+    } else {
+        ("ca.clinic_id = $1", "pa.provider_id IN (SELECT pc.provider_id FROM provider_clinics pc WHERE pc.clinic_id = $1)")
+    };
+    format!(
+        "a.id IN (SELECT ca.id FROM appointments ca WHERE {clinic_side} AND ca.starts_at > $6 AND ca.starts_at < $4 \
+         UNION ALL SELECT pa.id FROM appointments pa WHERE {provider_side} \
+         AND pa.occupied_until > $3 AND pa.occupied_from < $4) \
+         AND ($2 IS NULL OR a.provider_id = $2) AND a.ends_at > $3 AND a.starts_at < $4 \
+         AND a.status <> 'expired' AND (a.status <> 'held' OR a.held_until > $5)"
+    )
+}
 
 /// Appointments shown on a clinic's calendar over `[from, until)`: those at `clinic` and
 /// those of the providers who work there (at any clinic, so time spent elsewhere shows as
@@ -784,7 +796,8 @@ pub async fn calendar_appointments(
     let earliest_start = from.saturating_sub(longest).unwrap_or(from);
     db.fetch_all(
         dynamic_sql(format!(
-            "{SELECT} WHERE {CALENDAR_WHERE_SQL} ORDER BY a.starts_at, a.number LIMIT 5000"
+            "{SELECT} WHERE {} ORDER BY a.starts_at, a.number LIMIT 5000",
+            calendar_where_sql(provider.is_some())
         ))
         .bind(clinic)
         .bind(provider)

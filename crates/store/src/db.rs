@@ -84,7 +84,13 @@ impl Db {
     /// Opens (and for SQLite creates) the database. Does not migrate; call [`Db::migrate`].
     pub async fn connect(opts: &DbOptions) -> StoreResult<Db> {
         if is_postgres_url(&opts.url) {
-            let connect = PgConnectOptions::from_str(&opts.url)?.application_name("praxis");
+            // Praxis's statements are short: starting parallel workers for one costs more
+            // than the query (a calendar read planned in parallel over a million
+            // appointments took 15 ms instead of 1.8 ms), and on a small server they
+            // take the cores other requests need.
+            let connect = PgConnectOptions::from_str(&opts.url)?
+                .application_name("praxis")
+                .options([("max_parallel_workers_per_gather", "0")]);
             let pool = PgPoolOptions::new()
                 .max_connections(opts.max_connections.max(1))
                 .min_connections(0)
