@@ -171,12 +171,7 @@ pub fn history(db: Backend, names: &[String], n: usize, first_day_start: Timesta
 }
 
 /// Runs `build(columns of each table)` on one connection, then `ANALYZE`.
-pub async fn run(
-    url: &str,
-    db: Backend,
-    tables: &[&str],
-    build: impl Fn(&[Vec<String>]) -> Vec<String>,
-) -> Result<()> {
+pub async fn run(url: &str, db: Backend, tables: &[&str], build: impl Fn(&[Vec<String>]) -> Vec<String>) -> Result<()> {
     macro_rules! go {
         ($conn:expr) => {{
             let mut c = $conn;

@@ -764,7 +764,10 @@ pub fn calendar_where_sql(one_provider: bool) -> String {
              AND pc.provider_id = $2)",
         )
     } else {
-        ("ca.clinic_id = $1", "pa.provider_id IN (SELECT pc.provider_id FROM provider_clinics pc WHERE pc.clinic_id = $1)")
+        (
+            "ca.clinic_id = $1",
+            "pa.provider_id IN (SELECT pc.provider_id FROM provider_clinics pc WHERE pc.clinic_id = $1)",
+        )
     };
     format!(
         "a.id IN (SELECT ca.id FROM appointments ca WHERE {clinic_side} AND ca.starts_at > $6 AND ca.starts_at < $4 \

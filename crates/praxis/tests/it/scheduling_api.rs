@@ -67,7 +67,12 @@ pub fn flatten_slots(table: &Value) -> Value {
         }
     }
     out.sort_by(|a, b| {
-        let key = |v: &Value| (v["start"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap(), v["provider_name"].as_str().unwrap().to_string());
+        let key = |v: &Value| {
+            (
+                v["start"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap(),
+                v["provider_name"].as_str().unwrap().to_string(),
+            )
+        };
         key(a).cmp(&key(b))
     });
     Value::Array(out)
@@ -738,9 +743,12 @@ async fn rescheduling_checks_the_new_time_and_keeps_the_old_one() {
     assert_eq!(last["from_start"], tue("11:00"));
     assert_eq!(last["to_start"], tue("11:30"));
     // The old time is free.
-    let (_, slots) =
-        get_slots(&app, &patient, &format!("/api/v1/slots?service_id={}&from=2026-03-03&until=2026-03-03", f.service.id))
-            .await;
+    let (_, slots) = get_slots(
+        &app,
+        &patient,
+        &format!("/api/v1/slots?service_id={}&from=2026-03-03&until=2026-03-03", f.service.id),
+    )
+    .await;
     let starts: Vec<&str> = slots.as_array().unwrap().iter().map(|s| s["start"].as_str().unwrap()).collect();
     assert!(starts.contains(&tue("10:30").as_str()));
     assert!(!starts.contains(&tue("11:30").as_str()));
@@ -762,7 +770,8 @@ async fn group_sessions_fill_up_to_capacity() {
     let (s, first) = post(&app, &staff, "/api/v1/appointments", body(&patients[0])).await;
     assert_eq!(s, 201);
     let (_, slots) =
-        get_slots(&app, &staff, &format!("/api/v1/slots?service_id={}&from=2026-03-03&until=2026-03-03", group.id)).await;
+        get_slots(&app, &staff, &format!("/api/v1/slots?service_id={}&from=2026-03-03&until=2026-03-03", group.id))
+            .await;
     assert_eq!(slots[0]["remaining"], 2, "{slots}");
     assert_eq!(slots[0]["session_id"], first["id"]);
     let (s, dup) = post(&app, &staff, "/api/v1/appointments", body(&patients[0])).await;
@@ -777,7 +786,8 @@ async fn group_sessions_fill_up_to_capacity() {
     let (_, a) = get(&app, &staff, &format!("/api/v1/appointments/{}", first["id"].as_str().unwrap())).await;
     assert_eq!(a["participants"].as_array().unwrap().len(), 3);
     let (_, slots) =
-        get_slots(&app, &staff, &format!("/api/v1/slots?service_id={}&from=2026-03-03&until=2026-03-03", group.id)).await;
+        get_slots(&app, &staff, &format!("/api/v1/slots?service_id={}&from=2026-03-03&until=2026-03-03", group.id))
+            .await;
     assert_eq!(slots, json!([]), "a full session is not offered");
 }
 

@@ -226,10 +226,8 @@ async fn the_api_answers_the_same_times_grouped_per_provider_and_local_day_with_
         until: Some("2026-03-06".parse().unwrap()),
     };
     let flat = app.svc.search_slots(&Actor::system("test"), &q).await.unwrap();
-    let want: Vec<(String, String, String)> = flat
-        .iter()
-        .map(|s| (s.provider_id.to_string(), s.start.to_string(), s.local_start.clone()))
-        .collect();
+    let want: Vec<(String, String, String)> =
+        flat.iter().map(|s| (s.provider_id.to_string(), s.start.to_string(), s.local_start.clone())).collect();
     let got: Vec<(String, String, String)> = scheduling_api::flatten_slots(&table)
         .as_array()
         .unwrap()
