@@ -324,7 +324,7 @@ async fn remove_participant(
 /// `all_or_nothing`, any taken occurrence means nothing is booked (409 with the report in
 /// `occurrences`).
 #[utoipa::path(post, path = "/api/v1/series", tag = "scheduling", security(("bearer" = [])), request_body = SeriesRequest,
-    responses((status = 201, body = SeriesReport), (status = 409, body = Problem, content_type = PJ, description = "Some occurrences are taken; `occurrences` lists each"),
+    responses((status = 201, body = SeriesReport), (status = 403, body = Problem, content_type = PJ, description = "A patient may book a series only for themselves or a patient they act for"), (status = 409, body = Problem, content_type = PJ, description = "Some occurrences are taken; `occurrences` lists each"),
               (status = 422, body = Problem, content_type = PJ)))]
 async fn book_series(
     State(st): State<AppState>,
