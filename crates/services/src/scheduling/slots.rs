@@ -141,6 +141,24 @@ struct Candidate {
     moving_from: Option<Timestamp>,
 }
 
+impl Candidate {
+    /// Its existing group sessions that may be joined now and fall in the range.
+    fn open_sessions(&self, service: &Service) -> Vec<(Timestamp, Timestamp, i64, Uuid)> {
+        let rules = service.rules();
+        let now = self.input.now;
+        let earliest = now.saturating_add(rules.min_notice).unwrap_or(now);
+        let latest = now.saturating_add(rules.booking_horizon).unwrap_or(now);
+        self.joinable
+            .iter()
+            .filter(|(start, ..)| {
+                let date = self.input.time_zone.to_datetime(*start).date();
+                *start >= earliest && *start <= latest && date >= self.input.from && date <= self.input.until
+            })
+            .copied()
+            .collect()
+    }
+}
+
 impl Services {
     /// Validates a search and loads everything for it: 6 queries, whatever the number of
     /// providers, clinics or days, each reading only the providers (and clinic) the search
@@ -305,7 +323,7 @@ impl Services {
                 let i = day_of(&mut days, s.start);
                 days[i].starts.push(s.start);
             }
-            for (start, end, remaining, id) in self.joinable(&c, &service) {
+            for (start, end, remaining, id) in c.open_sessions(&service) {
                 let i = day_of(&mut days, start);
                 days[i].sessions.push(OpenSession { session_id: AppointmentId(id), start, end, remaining });
             }
@@ -329,24 +347,8 @@ impl Services {
         Ok(SlotTable { service_id: service.id, minutes: service.duration_minutes, places: service.capacity, providers })
     }
 
-    /// A candidate's existing group sessions that may be joined now and fall in the range.
-    fn joinable(&self, c: &Candidate, service: &Service) -> Vec<(Timestamp, Timestamp, i64, Uuid)> {
-        let rules = service.rules();
-        let now = c.input.now;
-        let earliest = now.saturating_add(rules.min_notice).unwrap_or(now);
-        let latest = now.saturating_add(rules.booking_horizon).unwrap_or(now);
-        c.joinable
-            .iter()
-            .filter(|(start, ..)| {
-                let date = c.input.time_zone.to_datetime(*start).date();
-                *start >= earliest && *start <= latest && date >= c.input.from && date <= c.input.until
-            })
-            .copied()
-            .collect()
-    }
-
     fn joinable_views(&self, c: &Candidate, service: &Service) -> Vec<SlotView> {
-        self.joinable(c, service)
+        c.open_sessions(service)
             .into_iter()
             .map(|(start, end, left, id)| self.slot_view(c, start, end, left, Some(AppointmentId(id))))
             .collect()
