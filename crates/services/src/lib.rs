@@ -23,6 +23,7 @@ pub mod catalog;
 pub mod clinical;
 pub mod dashboard;
 pub mod documents;
+pub mod fhir;
 pub mod forms;
 pub mod notifications;
 pub mod patients;

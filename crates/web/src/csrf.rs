@@ -50,7 +50,9 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     let session = jar.get(SESSION_COOKIE).map(|c| c.value().to_string());
     let anon = jar.get(ANON_COOKIE).map(|c| c.value().to_string());
     // Webhooks are server-to-server and signed: no ambient credentials to forge.
-    let is_api = req.uri().path().starts_with("/api/") || req.uri().path().starts_with("/webhooks/");
+    let is_api = req.uri().path().starts_with("/api/")
+        || req.uri().path().starts_with("/webhooks/")
+        || crate::fhir::is_fhir_path(req.uri().path());
     let (secret, new_anon) = match (&session, &anon) {
         (Some(s), _) => (s.clone(), None),
         (None, Some(a)) => (a.clone(), None),

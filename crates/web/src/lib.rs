@@ -7,6 +7,7 @@
 pub mod api;
 mod csrf;
 mod extract;
+pub mod fhir;
 pub mod metrics;
 mod middleware;
 pub mod pages;
@@ -26,6 +27,7 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .merge(api)
         .merge(pages::router())
+        .merge(fhir::router())
         .merge(api::system::router())
         .fallback(middleware::not_found)
         .with_state(state.clone());

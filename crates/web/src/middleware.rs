@@ -82,6 +82,7 @@ pub fn upload_limit(state: &AppState) -> usize {
 /// API, a friendly page elsewhere. Bodies that handlers already shaped are left alone.
 async fn normalise_errors(req: Request, next: Next) -> Response {
     let is_api = req.uri().path().starts_with("/api/");
+    let is_fhir = crate::fhir::is_fhir_path(req.uri().path());
     let request_id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).map(str::to_string);
     let res = next.run(req).await;
     let status = res.status();
@@ -90,6 +91,15 @@ async fn normalise_errors(req: Request, next: Next) -> Response {
     }
     let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let shaped = content_type.starts_with("application/problem+json") || content_type.starts_with("text/html");
+    if is_fhir {
+        if content_type.starts_with(praxis_fhir::FHIR_JSON) {
+            return res;
+        }
+        let mut out = crate::fhir::FhirError(praxis_fhir::Outcome::for_status(status.as_u16())).into_response();
+        copy_header(&res, &mut out, header::RETRY_AFTER);
+        copy_header(&res, &mut out, header::ALLOW);
+        return out;
+    }
     if is_api {
         if content_type.starts_with("application/problem+json") {
             return with_request_id_in_problem(res, request_id).await;
@@ -148,7 +158,9 @@ async fn record_metrics(req: Request, next: Next) -> Response {
 
 /// The fallback for unknown addresses.
 pub async fn not_found(uri: Uri) -> Response {
-    if uri.path().starts_with("/api/") {
+    if crate::fhir::is_fhir_path(uri.path()) {
+        crate::fhir::FhirError(praxis_fhir::Outcome::for_status(404)).into_response()
+    } else if uri.path().starts_with("/api/") {
         Problem::for_status(StatusCode::NOT_FOUND).into_response()
     } else {
         crate::pages::error_page(StatusCode::NOT_FOUND, None)

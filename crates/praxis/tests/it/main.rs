@@ -12,6 +12,7 @@ mod billing_online;
 mod cli;
 mod clinical;
 mod documents;
+mod fhir;
 mod forms;
 mod http;
 mod instances;

@@ -1,0 +1,268 @@
+//! Searching a resource type: each type's parameters become the filters of the use case
+//! that lists it; directory types (small) are filtered and paged in memory.
+
+use super::FhirError;
+use crate::state::AppState;
+use jiff::SignedDuration;
+use praxis_domain::search::normalise;
+use praxis_domain::{AppointmentId, ClinicId, PatientId, ProviderId, ServiceId};
+use praxis_fhir::ids::{parse_role_id, role_id};
+use praxis_fhir::resources as r;
+use praxis_fhir::search::Params;
+use praxis_fhir::{MRN_SYSTEM, Outcome, ResourceType, SERVICE_SYSTEM};
+use praxis_services::fhir::{Directory, PatientSearch, SlotWindow};
+use praxis_services::scheduling::AppointmentFilter;
+use praxis_services::users::PageRequest;
+use praxis_services::{Actor, ServiceError};
+use serde_json::Value;
+
+/// The total of matches and this page of them.
+pub(super) async fn run(st: &AppState, a: &Actor, p: &Params) -> Result<(i64, Vec<Value>), FhirError> {
+    match p.resource() {
+        ResourceType::Patient => patients(st, a, p).await,
+        ResourceType::Appointment => appointments(st, a, p).await,
+        ResourceType::Slot => slots(st, a, p).await,
+        t => {
+            let d = st.svc.fhir_directory(a).await?;
+            let all = directory(&d, t, p)?;
+            Ok((all.len() as i64, p.paging().slice(all)))
+        }
+    }
+}
+
+/// Whether `_id` (if given) names this id.
+fn id_matches(p: &Params, id: &str) -> Result<bool, Outcome> {
+    let ids = p.codes("_id", None)?;
+    Ok(ids.is_empty() || ids.iter().any(|want| want == id))
+}
+
+fn name_matches(p: &Params, name: &str) -> Result<bool, Outcome> {
+    let Some(want) = p.text("name")? else { return Ok(true) };
+    let have = normalise(name);
+    Ok(normalise(&want).split_whitespace().all(|w| have.contains(w)))
+}
+
+fn ids_of<T: std::str::FromStr>(refs: Vec<(ResourceType, String)>, of: ResourceType) -> Vec<Option<T>> {
+    refs.into_iter().filter(|(t, _)| *t == of).map(|(_, id)| id.parse().ok()).collect()
+}
+
+/// Whether a reference filter (if given) includes `id`.
+fn refers(p: &Params, name: &str, of: ResourceType, id: uuid::Uuid) -> Result<bool, Outcome> {
+    let refs = p.references(name, &[of])?;
+    Ok(refs.is_empty() || ids_of::<uuid::Uuid>(refs, of).contains(&Some(id)))
+}
+
+fn directory(d: &Directory, t: ResourceType, p: &Params) -> Result<Vec<Value>, FhirError> {
+    let active = p.boolean("active")?;
+    let keep_active = |is: bool| active.is_none_or(|want| want == is);
+    let mut out = Vec::new();
+    match t {
+        ResourceType::Practitioner => {
+            for x in &d.providers {
+                if id_matches(p, &x.id.to_string())? && name_matches(p, &x.name)? && keep_active(x.active) {
+                    out.push(r::practitioner(x));
+                }
+            }
+        }
+        ResourceType::Location => {
+            let status = p.codes("status", None)?;
+            if let Some(bad) = status.iter().find(|s| !matches!(s.as_str(), "active" | "inactive" | "suspended")) {
+                return Err(Outcome::invalid(
+                    "status",
+                    format!("status is active, inactive or suspended, not {bad:?}."),
+                )
+                .into());
+            }
+            for c in &d.clinics {
+                let code = if c.active { "active" } else { "inactive" };
+                let status_ok = status.is_empty() || status.iter().any(|s| s == code);
+                if id_matches(p, &c.id.to_string())? && name_matches(p, &c.name)? && status_ok {
+                    out.push(r::location(c));
+                }
+            }
+        }
+        ResourceType::HealthcareService => {
+            for s in &d.services {
+                if id_matches(p, &s.id.to_string())? && name_matches(p, &s.name)? && keep_active(s.active) {
+                    out.push(r::healthcare_service(d, s));
+                }
+            }
+        }
+        ResourceType::PractitionerRole | ResourceType::Schedule => {
+            for (provider, clinic) in d.roles() {
+                let ok = id_matches(p, &role_id(provider.id, clinic.id))?
+                    && keep_active(provider.active && clinic.active)
+                    && if t == ResourceType::Schedule {
+                        let actors = p.references("actor", &[ResourceType::Practitioner, ResourceType::Location])?;
+                        actors.is_empty()
+                            || actors.iter().any(|(ty, id)| {
+                                (*ty == ResourceType::Practitioner && *id == provider.id.to_string())
+                                    || (*ty == ResourceType::Location && *id == clinic.id.to_string())
+                            })
+                    } else {
+                        refers(p, "practitioner", ResourceType::Practitioner, provider.id.0)?
+                            && refers(p, "location", ResourceType::Location, clinic.id.0)?
+                            && {
+                                let services = p.references("service", &[ResourceType::HealthcareService])?;
+                                services.is_empty()
+                                    || ids_of::<ServiceId>(services, ResourceType::HealthcareService)
+                                        .into_iter()
+                                        .flatten()
+                                        .any(|s| provider.service_ids.contains(&s))
+                            }
+                    };
+                if ok {
+                    out.push(if t == ResourceType::Schedule {
+                        r::schedule(d, provider, clinic)
+                    } else {
+                        r::practitioner_role(d, provider, clinic)
+                    });
+                }
+            }
+        }
+        _ => {}
+    }
+    Ok(out)
+}
+
+async fn patients(st: &AppState, a: &Actor, p: &Params) -> Result<(i64, Vec<Value>), FhirError> {
+    let ids = p.codes("_id", None)?;
+    if ids.len() > 1 {
+        return Err(Outcome::invalid("_id", "Give one _id.").into());
+    }
+    let id = match ids.first() {
+        Some(id) => match id.parse::<PatientId>() {
+            Ok(id) => Some(id),
+            Err(_) => return Ok((0, Vec::new())),
+        },
+        None => None,
+    };
+    let mrns = p.codes("identifier", Some(MRN_SYSTEM))?;
+    if mrns.len() > 1 {
+        return Err(Outcome::invalid("identifier", "Give one identifier.").into());
+    }
+    let search =
+        PatientSearch { id, mrn: mrns.into_iter().next(), name: p.text("name")?, active: p.boolean("active")? };
+    let paging = p.paging();
+    let found = st.svc.fhir_patients(a, &search, PageRequest::new(Some(paging.page), Some(paging.count))).await?;
+    Ok((found.total, found.items.iter().map(r::patient).collect()))
+}
+
+fn one_ref<T: std::str::FromStr>(p: &Params, name: &str, of: ResourceType) -> Result<Option<Option<T>>, Outcome> {
+    let refs = p.references(name, &[of])?;
+    match refs.len() {
+        0 => Ok(None),
+        1 => Ok(Some(ids_of::<T>(refs, of).into_iter().next().flatten())),
+        _ => Err(Outcome::invalid(name, format!("Give one {name}."))),
+    }
+}
+
+async fn appointments(st: &AppState, a: &Actor, p: &Params) -> Result<(i64, Vec<Value>), FhirError> {
+    let zone = &st.svc.settings().display_zone;
+    let window = p.window("date", zone)?;
+    let patient = one_ref::<PatientId>(p, "patient", ResourceType::Patient)?;
+    let provider = one_ref::<ProviderId>(p, "practitioner", ResourceType::Practitioner)?;
+    let clinic = one_ref::<ClinicId>(p, "location", ResourceType::Location)?;
+    let mut statuses = Vec::new();
+    let codes = p.codes("status", None)?;
+    for code in &codes {
+        let mapped = praxis_fhir::resources::praxis_statuses(code).ok_or_else(|| {
+            Outcome::invalid(
+                "status",
+                format!("{code:?} is not an appointment status; use proposed, pending, booked, arrived, fulfilled, cancelled, noshow or checked-in."),
+            )
+        })?;
+        statuses.extend(mapped.into_iter().map(str::to_string));
+    }
+    let ids = p.codes("_id", None)?;
+    // A reference that cannot name anything here, or statuses Praxis never uses, match nothing.
+    let impossible = matches!(patient, Some(None))
+        || matches!(provider, Some(None))
+        || matches!(clinic, Some(None))
+        || (!codes.is_empty() && statuses.is_empty());
+    if impossible {
+        return Ok((0, Vec::new()));
+    }
+    if !ids.is_empty() {
+        let mut out = Vec::new();
+        for id in ids.iter().filter_map(|i| i.parse::<AppointmentId>().ok()) {
+            match st.svc.fhir_appointment(a, id).await {
+                Ok(appt) => out.push(appt),
+                Err(ServiceError::NotFound { .. }) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        out.retain(|x| {
+            window.from.is_none_or(|f| x.start >= f)
+                && window.until.is_none_or(|u| x.start < u)
+                && patient.flatten().is_none_or(|pt| x.participants.iter().any(|pp| pp.patient_id == pt))
+                && provider.flatten().is_none_or(|pr| x.provider_id == pr)
+                && clinic.flatten().is_none_or(|c| x.clinic_id == c)
+                && (statuses.is_empty() || statuses.iter().any(|s| s == x.status.as_str()))
+        });
+        let total = out.len() as i64;
+        return Ok((total, p.paging().slice(out).iter().map(r::appointment).collect()));
+    }
+    let filter = AppointmentFilter {
+        from: window.from,
+        until: window.until,
+        clinic_id: clinic.flatten(),
+        provider_id: provider.flatten(),
+        patient_id: patient.flatten(),
+        statuses,
+        series_id: None,
+        patients_of_user: None,
+    };
+    let paging = p.paging();
+    let found = st.svc.fhir_appointments(a, filter, PageRequest::new(Some(paging.page), Some(paging.count))).await?;
+    Ok((found.total, found.items.iter().map(r::appointment).collect()))
+}
+
+async fn slots(st: &AppState, a: &Actor, p: &Params) -> Result<(i64, Vec<Value>), FhirError> {
+    let services = p.codes("service-type", Some(SERVICE_SYSTEM))?;
+    let [service] = services.as_slice() else {
+        return Err(Outcome::invalid(
+            "service-type",
+            "Slot search needs one service-type: the id of a HealthcareService (urn:praxis:service|<id>).",
+        )
+        .into());
+    };
+    let statuses = p.codes("status", None)?;
+    if let Some(bad) = statuses
+        .iter()
+        .find(|s| !matches!(s.as_str(), "free" | "busy" | "busy-unavailable" | "busy-tentative" | "entered-in-error"))
+    {
+        return Err(
+            Outcome::invalid("status", format!("{bad:?} is not a slot status; slots offered here are free.")).into()
+        );
+    }
+    let Ok(service) = service.parse::<ServiceId>() else { return Ok((0, Vec::new())) };
+    if !statuses.is_empty() && !statuses.iter().any(|s| s == "free") {
+        return Ok((0, Vec::new()));
+    }
+    let schedule_refs = p.references("schedule", &[ResourceType::Schedule])?;
+    let schedules: Vec<(ProviderId, ClinicId)> = schedule_refs.iter().filter_map(|(_, id)| parse_role_id(id)).collect();
+    if !schedule_refs.is_empty() && schedules.is_empty() {
+        return Ok((0, Vec::new()));
+    }
+    let w = p.window("start", &st.svc.settings().display_zone)?;
+    let fortnight = SignedDuration::from_hours(24 * 14);
+    let now = st.svc.now();
+    let from = w.from.unwrap_or(now);
+    let until = w.until.unwrap_or_else(|| from.saturating_add(fortnight).unwrap_or(from));
+    let limit = SignedDuration::from_hours(24 * praxis_services::fhir::MAX_WINDOW_DAYS);
+    if until.duration_since(from) > limit {
+        return Err(Outcome::invalid(
+            "start",
+            format!("Search at most {} days of slots at once.", praxis_services::fhir::MAX_WINDOW_DAYS),
+        )
+        .into());
+    }
+    let window = SlotWindow { from, until };
+    let (service, found) = match st.svc.fhir_slots(a, service, &schedules, window).await {
+        Err(ServiceError::NotFound { .. }) => return Ok((0, Vec::new())),
+        other => other?,
+    };
+    let total = found.len() as i64;
+    Ok((total, p.paging().slice(found).iter().map(|s| r::slot(s, &service)).collect()))
+}
