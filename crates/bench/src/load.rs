@@ -67,6 +67,30 @@ impl SearchShape {
         SearchShape { label: label.into(), paths, goal_p95: Some(goal_p95), counts_slots: true }
     }
 
+    /// [`SearchShape::per_provider`] through FHIR: `GET /fhir/r4/Slot` for each provider's
+    /// schedule, the same days as one page of up to 1000 slots.
+    pub fn fhir_per_provider(
+        label: &str,
+        goal_p95: Option<Duration>,
+        seeded: &Seeded,
+        from: Date,
+        until: Date,
+    ) -> Self {
+        let until = until.tomorrow().unwrap_or(until);
+        let paths = seeded
+            .providers
+            .iter()
+            .map(|p| {
+                format!(
+                    "/fhir/r4/Slot?service-type={}&schedule=Schedule/{}&start=ge{from}&start=lt{until}&_count=1000",
+                    seeded.service,
+                    praxis_fhir::ids::role_id(p.id, p.clinic)
+                )
+            })
+            .collect();
+        SearchShape { label: label.into(), paths, goal_p95, counts_slots: true }
+    }
+
     /// Every provider of one clinic, `from..=until`.
     pub fn clinic(
         label: &str,
@@ -180,14 +204,24 @@ fn count_slots(body: &[u8]) -> Result<usize> {
         sessions: Vec<serde::de::IgnoredAny>,
     }
     #[derive(serde::Deserialize)]
+    struct Bundle {
+        #[serde(rename = "resourceType")]
+        _resource_type: String,
+        #[serde(default)]
+        entry: Vec<serde::de::IgnoredAny>,
+    }
+    #[derive(serde::Deserialize)]
     #[serde(untagged)]
     enum Answer {
         Table(Table),
+        // A FHIR searchset Bundle of Slots.
+        Bundle(Bundle),
         // The flat list servers before the lean shape answered (for before/after runs).
         List(Vec<serde::de::IgnoredAny>),
     }
     Ok(match serde_json::from_slice(body)? {
         Answer::Table(t) => t.providers.iter().flat_map(|p| &p.days).map(|d| d.starts.len() + d.sessions.len()).sum(),
+        Answer::Bundle(b) => b.entry.len(),
         Answer::List(l) => l.len(),
     })
 }

@@ -314,6 +314,13 @@ async fn measure(
             seeded.first_day,
             seeded.last_day,
         ),
+        load::SearchShape::fhir_per_provider(
+            &format!("FHIR `Slot`: 1 provider × {} days", cli.days),
+            None,
+            seeded,
+            seeded.first_day,
+            seeded.last_day,
+        ),
         load::SearchShape::clinic(
             &format!("{} providers × {} days", cli.second_clinic_providers, cli.days),
             ms(20),
