@@ -32,6 +32,7 @@ pub fn params_of(t: ResourceType) -> &'static [SearchParam] {
         p("identifier", "token", "The record number (P000123), exactly."),
         p("name", "string", "Part of a name, accents and case ignored."),
         p("active", "token", "true for current records, false for archived ones."),
+        p("birthdate", "date", "The date of birth, exactly (YYYY-MM-DD)."),
     ];
     const PRACTITIONER: &[SearchParam] =
         &[ID, p("name", "string", "Part of the name."), p("active", "token", "Bookable or not.")];
@@ -59,6 +60,7 @@ pub fn params_of(t: ResourceType) -> &'static [SearchParam] {
             "date",
             "Start range, with prefixes ge, gt, le, lt or eq (default: the next 14 days; at most 88 days).",
         ),
+        p("end", "date", "End range, with the same prefixes (a Praxis parameter: slots ending inside it)."),
         p("status", "token", "free (the only status offered)."),
     ];
     const APPOINTMENT: &[SearchParam] = &[

@@ -238,6 +238,9 @@ pub struct PatientQuery {
     pub provider_id: Option<ProviderId>,
     /// `active` (default), `archived` or `all`.
     pub status: Option<String>,
+    /// Born on this date.
+    #[param(value_type = Option<String>, format = Date)]
+    pub date_of_birth: Option<Date>,
     /// Last visit on or after this date.
     #[param(value_type = Option<String>, format = Date)]
     pub last_visit_from: Option<Date>,
@@ -604,6 +607,7 @@ impl Services {
                 clinic_id: q.clinic_id,
                 provider_id: q.provider_id,
                 active,
+                born_on: q.date_of_birth,
                 last_visit_from: q.last_visit_from.and_then(start),
                 last_visit_until: q.last_visit_until.and_then(|d| d.tomorrow().ok()).and_then(start),
                 only: None,

@@ -213,6 +213,8 @@ pub struct PatientFilter {
     pub provider_id: Option<ProviderId>,
     /// Active (true), archived (false) or both (None).
     pub active: Option<bool>,
+    /// Born on this date.
+    pub born_on: Option<jiff::civil::Date>,
     /// Last visit at or after.
     pub last_visit_from: Option<Timestamp>,
     /// Last visit before.
@@ -283,6 +285,9 @@ fn filter_where(backend: Backend, f: &PatientFilter) -> Where {
     }
     if let Some(a) = f.active {
         w.and(|p| format!("p.active = {p}"), a);
+    }
+    if let Some(d) = f.born_on {
+        w.and(|p| format!("p.date_of_birth = {p}"), d);
     }
     if let Some(t) = f.last_visit_from {
         w.and(|p| format!("p.last_visit_at >= {p}"), t);

@@ -179,6 +179,14 @@ async fn every_resource_kind_served_is_valid_fhir_r4() {
     assert_eq!(patient["gender"], "other");
     assert_eq!(patient["birthDate"], "1990-04-01");
     assert!(!patient.to_string().contains("2951"), "the insurance number stays out: {patient}");
+    // Matching a patient by name and date of birth, as other systems do.
+    let mrn = format!("identifier={}", p["mrn"].as_str().unwrap());
+    for (query, total) in
+        [("name=aroha&birthdate=1990-04-01", 1), ("name=aroha&birthdate=1990-04-02", 0), (mrn.as_str(), 1)]
+    {
+        let found = read(&app, &staff, &format!("/fhir/r4/Patient?{query}")).await;
+        assert_eq!(found["total"], total, "{query}: {found}");
+    }
     let appts = entries(&read(&app, &staff, "/fhir/r4/Appointment?date=ge2026-03-01").await);
     let booked = appts.iter().find(|a| a["id"] == kept["id"]).unwrap();
     assert_eq!(booked["status"], "booked");
@@ -214,6 +222,10 @@ async fn a_slot_from_a_search_books_through_fhir_and_is_then_taken() {
     assert_eq!(slots.first().unwrap()["end"], tue("09:50"));
     assert_eq!(slots.last().unwrap()["start"], tue("16:00"));
     assert!(slots.iter().all(|s| s["schedule"]["reference"] == format!("Schedule/{schedule}")));
+    // `end` narrows by the end: slots ending by 11:00 start by 10:10, on the grid 10:00.
+    let by_eleven = entries(&read(&app, &patient, &format!("{search}&end=le{}", tue("11:00"))).await);
+    assert_eq!(by_eleven.last().unwrap()["start"], tue("10:00"), "{by_eleven:?}");
+    assert_eq!(by_eleven.len(), 5, "09:00, 09:15, 09:30, 09:45 and 10:00");
     let slot = slots.iter().find(|s| s["start"] == tue("10:30")).unwrap().clone();
     let slot_id = slot["id"].as_str().unwrap();
     assert_eq!(read(&app, &patient, &format!("/fhir/r4/Slot/{slot_id}")).await, slot);
@@ -376,6 +388,8 @@ async fn malformed_fhir_requests_get_an_operation_outcome_never_a_server_error()
         ("GET", format!("/fhir/r4/Slot?service-type={svc}&status=open"), None, 400),
         ("GET", format!("/fhir/r4/Slot?service-type=http://snomed.info/sct|{svc}"), None, 400),
         ("GET", "/fhir/r4/Patient?birthdate=1990".into(), None, 400),
+        ("GET", "/fhir/r4/Patient?birthdate=ge1990-01-01".into(), None, 400),
+        ("GET", "/fhir/r4/Patient?family=Ngata".into(), None, 400),
         ("GET", "/fhir/r4/Patient?name:exact=Ann".into(), None, 400),
         ("GET", "/fhir/r4/Patient?_count=lots".into(), None, 400),
         ("GET", "/fhir/r4/Patient?_count=100000".into(), None, 400),

@@ -70,6 +70,8 @@ pub struct PatientSearch {
     pub name: Option<String>,
     /// `active`.
     pub active: Option<bool>,
+    /// `birthdate`: born on this day.
+    pub birth_date: Option<jiff::civil::Date>,
 }
 
 impl Services {
@@ -106,10 +108,12 @@ impl Services {
         let scope = actor.require(Permission::ManagePatients)?;
         let found = if scope == Scope::Own || s.id.is_some() {
             // A handful of records at most: read each through the checked single read.
-            let ids = match s.id {
-                Some(id) if scope == Scope::All || self.patients_i_act_for(actor).await?.contains(&id) => vec![id],
-                Some(_) => Vec::new(),
-                None => self.patients_i_act_for(actor).await?,
+            let ids = match (s.id, scope) {
+                (Some(id), Scope::All) => vec![id],
+                (Some(id), Scope::Own) => {
+                    self.patients_i_act_for(actor).await?.into_iter().filter(|p| *p == id).collect()
+                }
+                (None, _) => self.patients_i_act_for(actor).await?,
             };
             let mut items = Vec::new();
             for id in ids {
@@ -132,6 +136,7 @@ impl Services {
             let q = PatientQuery {
                 q: s.mrn.clone().or_else(|| s.name.clone()),
                 status: Some(status.into()),
+                date_of_birth: s.birth_date,
                 ..PatientQuery::default()
             };
             let mut found = self.list_patients(actor, &q, page).await?;
@@ -200,6 +205,7 @@ impl PatientSearch {
         ));
         self.mrn.as_ref().is_none_or(|m| m.eq_ignore_ascii_case(&p.mrn))
             && self.active.is_none_or(|a| a == p.active)
+            && self.birth_date.is_none_or(|d| p.date_of_birth == Some(d))
             && words.iter().all(|w| haystack.contains(w.as_str()))
     }
 }

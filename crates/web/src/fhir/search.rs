@@ -141,8 +141,19 @@ async fn patients(st: &AppState, a: &Actor, p: &Params) -> Result<(i64, Vec<Valu
     if mrns.len() > 1 {
         return Err(Outcome::invalid("identifier", "Give one identifier.").into());
     }
-    let search =
-        PatientSearch { id, mrn: mrns.into_iter().next(), name: p.text("name")?, active: p.boolean("active")? };
+    let birth_date = match p.one("birthdate")? {
+        None => None,
+        Some(v) => Some(v.strip_prefix("eq").unwrap_or(v).parse::<jiff::civil::Date>().map_err(|_| {
+            Outcome::invalid("birthdate", format!("birthdate is a date of birth, exactly: 1990-04-01, not {v:?}."))
+        })?),
+    };
+    let search = PatientSearch {
+        id,
+        mrn: mrns.into_iter().next(),
+        name: p.text("name")?,
+        active: p.boolean("active")?,
+        birth_date,
+    };
     let paging = p.paging();
     let found = st.svc.fhir_patients(a, &search, PageRequest::new(Some(paging.page), Some(paging.count))).await?;
     Ok((found.total, found.items.iter().map(r::patient).collect()))
@@ -245,11 +256,12 @@ async fn slots(st: &AppState, a: &Actor, p: &Params) -> Result<(i64, Vec<Value>)
     if !schedule_refs.is_empty() && schedules.is_empty() {
         return Ok((0, Vec::new()));
     }
-    let w = p.window("start", &st.svc.settings().display_zone)?;
+    let zone = &st.svc.settings().display_zone;
+    let (starts, ends) = (p.window("start", zone)?, p.window("end", zone)?);
     let fortnight = SignedDuration::from_hours(24 * 14);
-    let now = st.svc.now();
-    let from = w.from.unwrap_or(now);
-    let until = w.until.unwrap_or_else(|| from.saturating_add(fortnight).unwrap_or(from));
+    let from = starts.from.unwrap_or_else(|| st.svc.now());
+    // A slot ends after it starts: an end bound is also a bound on the starts searched.
+    let until = starts.until.or(ends.until).unwrap_or_else(|| from.saturating_add(fortnight).unwrap_or(from));
     let limit = SignedDuration::from_hours(24 * praxis_services::fhir::MAX_WINDOW_DAYS);
     if until.duration_since(from) > limit {
         return Err(Outcome::invalid(
@@ -263,6 +275,10 @@ async fn slots(st: &AppState, a: &Actor, p: &Params) -> Result<(i64, Vec<Value>)
         Err(ServiceError::NotFound { .. }) => return Ok((0, Vec::new())),
         other => other?,
     };
+    let found: Vec<_> = found
+        .into_iter()
+        .filter(|s| ends.from.is_none_or(|f| s.end >= f) && ends.until.is_none_or(|u| s.end < u))
+        .collect();
     let total = found.len() as i64;
     Ok((total, p.paging().slice(found).iter().map(|s| r::slot(s, &service)).collect()))
 }

@@ -252,6 +252,7 @@ impl ListQuery {
             clinic_id: id(&self.clinic_id).map(ClinicId),
             provider_id: id(&self.provider_id).map(ProviderId),
             status: Some(self.status.clone()).filter(|s| !s.is_empty()),
+            date_of_birth: None,
             last_visit_from: from,
             last_visit_until: until,
             sort: Some(self.sort.clone()).filter(|s| !s.is_empty()),
