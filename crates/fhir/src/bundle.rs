@@ -2,11 +2,69 @@
 //! next and last pages of the same search.
 
 use crate::search::Params;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 /// A page of search results as a `Bundle`. `base` is the server's FHIR base
 /// (`https://clinic.example/fhir/r4`); each resource must have `resourceType` and `id`.
 pub fn searchset(base: &str, params: &Params, total: i64, resources: Vec<Value>) -> Value {
+    let entries = resources.into_iter().map(|r| (r["id"].as_str().unwrap_or("").to_string(), r));
+    serde_json::to_value(searchset_of(base, params, total, entries)).unwrap_or(Value::Null)
+}
+
+/// [`searchset`] over resources of any serializable shape, given with their ids, so a
+/// large page is written out without a JSON tree in between.
+pub fn searchset_of<T: Serialize>(
+    base: &str,
+    params: &Params,
+    total: i64,
+    entries: impl IntoIterator<Item = (String, T)>,
+) -> Searchset<T> {
+    let kind = params.resource().as_str();
+    Searchset {
+        resource_type: "Bundle",
+        kind: "searchset",
+        total,
+        link: links(base, params, total),
+        entry: entries
+            .into_iter()
+            .map(|(id, resource)| Entry {
+                full_url: format!("{base}/{kind}/{id}"),
+                resource,
+                search: Search { mode: "match" },
+            })
+            .collect(),
+    }
+}
+
+/// A searchset Bundle.
+#[derive(Serialize)]
+pub struct Searchset<T> {
+    #[serde(rename = "resourceType")]
+    resource_type: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    total: i64,
+    link: Vec<Value>,
+    // FHIR forbids empty arrays: an empty page has no `entry`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    entry: Vec<Entry<T>>,
+}
+
+#[derive(Serialize)]
+struct Entry<T> {
+    #[serde(rename = "fullUrl")]
+    full_url: String,
+    resource: T,
+    search: Search,
+}
+
+#[derive(Serialize)]
+struct Search {
+    mode: &'static str,
+}
+
+fn links(base: &str, params: &Params, total: i64) -> Vec<Value> {
     let paging = params.paging();
     let url = |page: i64| format!("{base}/{}?{}", params.resource().as_str(), params.query_for_page(page));
     let last = ((total + paging.count - 1) / paging.count.max(1)).max(1);
@@ -19,19 +77,7 @@ pub fn searchset(base: &str, params: &Params, total: i64, resources: Vec<Value>)
         link.push(json!({"relation": "next", "url": url(paging.page + 1)}));
     }
     link.push(json!({"relation": "last", "url": url(last)}));
-    let entry: Vec<Value> = resources
-        .into_iter()
-        .map(|r| {
-            let full =
-                format!("{base}/{}/{}", r["resourceType"].as_str().unwrap_or(""), r["id"].as_str().unwrap_or(""));
-            json!({"fullUrl": full, "resource": r, "search": {"mode": "match"}})
-        })
-        .collect();
-    let mut bundle = json!({"resourceType": "Bundle", "type": "searchset", "total": total, "link": link});
-    if !entry.is_empty() {
-        bundle["entry"] = Value::Array(entry);
-    }
-    bundle
+    link
 }
 
 #[cfg(test)]

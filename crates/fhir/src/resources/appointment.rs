@@ -5,31 +5,115 @@ use super::{compact, instant, reference, service_type, text};
 use crate::Outcome;
 use crate::ids::{parse_slot_id, role_id, slot_id};
 use praxis_domain::{AppointmentStatus, PatientId};
-use praxis_services::catalog::Service;
-use praxis_services::fhir::SlotRef;
-use praxis_services::scheduling::{Appointment, SlotView};
+use praxis_services::fhir::{FreeSlot, FreeSlots, SlotRef};
+use praxis_services::scheduling::Appointment;
+use serde::Serialize;
 use serde_json::{Value, json};
 
-/// A free time as `Slot` (always `free`; its id books it).
-pub fn slot(s: &SlotView, service: &Service) -> Value {
-    let places = (service.capacity > 1).then(|| {
-        format!(
-            "{} of {} places left{}",
-            s.remaining,
-            service.capacity,
-            if s.session_id.is_some() { " in this group" } else { "" }
-        )
-    });
-    compact(json!({
-        "resourceType": "Slot",
-        "id": slot_id(&SlotRef::of(s, service.id)),
-        "serviceType": [service_type(service.id, &service.name)],
-        "schedule": reference("Schedule", role_id(s.provider_id, s.clinic_id), &format!("{} at {}", s.provider_name, s.clinic_name)),
-        "status": "free",
-        "start": instant(s.start),
-        "end": instant(s.end),
-        "comment": places,
-    }))
+/// The free times of a search as `Slot` resources, ready to serialize without building a
+/// JSON tree per slot (a month of a provider is hundreds of them): what every slot of one
+/// schedule shares is formatted once.
+pub struct SlotResources<'a> {
+    found: &'a FreeSlots,
+    service_type: [ServiceType<'a>; 1],
+    schedules: Vec<(String, String)>,
+}
+
+/// One `Slot`, borrowing what it shares with the others.
+#[derive(Serialize)]
+pub struct SlotResource<'a> {
+    #[serde(rename = "resourceType")]
+    resource_type: &'static str,
+    id: String,
+    #[serde(rename = "serviceType")]
+    service_type: &'a [ServiceType<'a>; 1],
+    schedule: RefTo<'a>,
+    status: &'static str,
+    start: String,
+    end: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    comment: Option<String>,
+}
+
+/// A service as a coded concept.
+#[derive(Serialize)]
+pub struct ServiceType<'a> {
+    coding: [Coding<'a>; 1],
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct Coding<'a> {
+    system: &'static str,
+    code: String,
+    display: &'a str,
+}
+
+#[derive(Serialize)]
+struct RefTo<'a> {
+    reference: &'a str,
+    display: &'a str,
+}
+
+impl SlotResource<'_> {
+    /// The slot's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl<'a> SlotResources<'a> {
+    /// Prepares the shared parts of a search's slots.
+    pub fn new(found: &'a FreeSlots) -> Self {
+        let service = &found.service;
+        let service_type = [ServiceType {
+            coding: [Coding { system: crate::SERVICE_SYSTEM, code: service.id.to_string(), display: &service.name }],
+            text: &service.name,
+        }];
+        let schedules = found
+            .schedules
+            .iter()
+            .map(|s| {
+                (
+                    format!("Schedule/{}", role_id(s.provider_id, s.clinic_id)),
+                    format!("{} at {}", s.provider_name, s.clinic_name),
+                )
+            })
+            .collect();
+        SlotResources { found, service_type, schedules }
+    }
+
+    /// The `Slot` of one free time (always `free`; its id books it).
+    pub fn slot(&'a self, s: &FreeSlot) -> SlotResource<'a> {
+        let service = &self.found.service;
+        let comment = (service.capacity > 1).then(|| {
+            let joining = if s.in_session { " in this group" } else { "" };
+            format!("{} of {} places left{joining}", s.remaining, service.capacity)
+        });
+        let (reference, display) = &self.schedules[s.schedule];
+        SlotResource {
+            resource_type: "Slot",
+            id: slot_id(&SlotRef::of(self.found, s)),
+            service_type: &self.service_type,
+            schedule: RefTo { reference, display },
+            status: "free",
+            start: instant(s.start),
+            end: instant(s.end),
+            comment,
+        }
+    }
+
+    /// Every slot found, in order.
+    pub fn all(&'a self) -> impl Iterator<Item = SlotResource<'a>> + 'a {
+        self.found.slots.iter().map(move |s| self.slot(s))
+    }
+}
+
+/// The first free time of a search as a `Slot` JSON value (a read by id).
+pub fn slot(found: &FreeSlots) -> Option<Value> {
+    let resources = SlotResources::new(found);
+    let first = found.slots.first()?;
+    serde_json::to_value(resources.slot(first)).ok()
 }
 
 /// FHIR's status for a Praxis status. A lapsed hold is `cancelled` (with the reason).

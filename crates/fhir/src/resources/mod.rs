@@ -5,7 +5,7 @@ mod appointment;
 mod directory;
 mod patient;
 
-pub use appointment::{BookingAsk, appointment, booking_ask, praxis_statuses, slot};
+pub use appointment::{BookingAsk, SlotResource, SlotResources, appointment, booking_ask, praxis_statuses, slot};
 pub use directory::{healthcare_service, location, practitioner, practitioner_role, schedule};
 pub use patient::patient;
 
@@ -50,7 +50,12 @@ fn service_type(id: praxis_domain::ServiceId, name: &str) -> Value {
 
 /// An instant as FHIR's `instant`/`dateTime` (UTC, whole seconds).
 fn instant(t: jiff::Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    if t.subsec_nanosecond() == 0 {
+        // Display is RFC 3339 in UTC, and without a fraction at whole seconds.
+        t.to_string()
+    } else {
+        t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+    }
 }
 
 #[cfg(test)]

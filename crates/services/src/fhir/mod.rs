@@ -6,7 +6,7 @@
 
 mod slots;
 
-pub use slots::{MAX_WINDOW_DAYS, SlotRef, SlotWindow, clinic_tail};
+pub use slots::{FreeSlot, FreeSlots, MAX_WINDOW_DAYS, ScheduleNames, SlotRef, SlotWindow, clinic_tail};
 
 use crate::Services;
 use crate::actor::Actor;

@@ -6,7 +6,7 @@ use crate::Services;
 use crate::actor::Actor;
 use crate::catalog::Service;
 use crate::error::{ServiceError, ServiceResult};
-use crate::scheduling::{Booked, BookingRequest, SlotQuery, SlotView};
+use crate::scheduling::{Booked, BookingRequest, SlotQuery};
 use jiff::{SignedDuration, Timestamp};
 use praxis_domain::{ClinicId, PatientId, ProviderId, ServiceId};
 
@@ -30,15 +30,55 @@ pub struct SlotRef {
 }
 
 impl SlotRef {
-    /// The reference of a slot the engine offered.
-    pub fn of(slot: &SlotView, service: ServiceId) -> SlotRef {
+    /// The reference of a free time in a search's answer.
+    pub fn of(found: &FreeSlots, slot: &FreeSlot) -> SlotRef {
+        let schedule = &found.schedules[slot.schedule];
         SlotRef {
-            provider_id: slot.provider_id,
-            service_id: service,
-            clinic_tail: clinic_tail(slot.clinic_id),
+            provider_id: schedule.provider_id,
+            service_id: found.service.id,
+            clinic_tail: clinic_tail(schedule.clinic_id),
             start: slot.start,
         }
     }
+}
+
+/// Free times found for FHIR, lean: each schedule's names once, then the times.
+#[derive(Clone, Debug)]
+pub struct FreeSlots {
+    /// The service searched.
+    pub service: Service,
+    /// The providers at clinics with something free.
+    pub schedules: Vec<ScheduleNames>,
+    /// The free times, by start (then provider name).
+    pub slots: Vec<FreeSlot>,
+}
+
+/// A provider at a clinic, named.
+#[derive(Clone, Debug)]
+pub struct ScheduleNames {
+    /// With whom.
+    pub provider_id: ProviderId,
+    /// Their name.
+    pub provider_name: String,
+    /// Where.
+    pub clinic_id: ClinicId,
+    /// The clinic's name.
+    pub clinic_name: String,
+}
+
+/// One free time.
+#[derive(Clone, Copy, Debug)]
+pub struct FreeSlot {
+    /// Index into [`FreeSlots::schedules`].
+    pub schedule: usize,
+    /// Start.
+    pub start: Timestamp,
+    /// End.
+    pub end: Timestamp,
+    /// Places left (1 for an individual appointment).
+    pub remaining: i64,
+    /// An existing group session with room (booking joins it).
+    pub in_session: bool,
 }
 
 /// The part of a clinic's id a slot reference keeps.
@@ -66,8 +106,7 @@ impl Services {
         service_id: ServiceId,
         schedules: &[(ProviderId, ClinicId)],
         window: SlotWindow,
-    ) -> ServiceResult<(Service, Vec<SlotView>)> {
-        let service = self.get_service(actor, service_id).await?;
+    ) -> ServiceResult<FreeSlots> {
         if window.until.duration_since(window.from) > SignedDuration::from_hours(24 * MAX_WINDOW_DAYS) {
             return Err(ServiceError::invalid(
                 "start",
@@ -76,49 +115,82 @@ impl Services {
             ));
         }
         if window.until <= window.from {
-            return Ok((service, Vec::new()));
+            let service = self.get_service(actor, service_id).await?;
+            return Ok(FreeSlots { service, schedules: Vec::new(), slots: Vec::new() });
         }
         let day = SignedDuration::from_hours(24);
         let date = |t: Timestamp| t.to_zoned(jiff::tz::TimeZone::UTC).date();
         let from = date(window.from.saturating_sub(day).unwrap_or(window.from));
         let until = date(window.until.saturating_add(day).unwrap_or(window.until));
-        let queries: Vec<SlotQuery> = if schedules.is_empty() {
-            vec![SlotQuery { service_id, provider_id: None, clinic_id: None, from: Some(from), until: Some(until) }]
-        } else {
-            schedules
-                .iter()
-                .map(|(p, c)| SlotQuery {
-                    service_id,
-                    provider_id: Some(*p),
-                    clinic_id: Some(*c),
-                    from: Some(from),
-                    until: Some(until),
-                })
-                .collect()
+        let query = |provider_id, clinic_id| SlotQuery {
+            service_id,
+            provider_id,
+            clinic_id,
+            from: Some(from),
+            until: Some(until),
         };
+        let queries: Vec<SlotQuery> = if schedules.is_empty() {
+            vec![query(None, None)]
+        } else {
+            schedules.iter().map(|(p, c)| query(Some(*p), Some(*c))).collect()
+        };
+        let mut service = None;
+        let mut found = Vec::new();
         let mut slots = Vec::new();
+        let inside = |t: Timestamp| t >= window.from && t < window.until;
         for q in &queries {
-            slots.extend(
-                self.search_slots(actor, q)
-                    .await?
-                    .into_iter()
-                    .filter(|s| s.start >= window.from && s.start < window.until),
-            );
+            let (s, table) = self.service_slot_table(actor, q).await?;
+            let minutes = SignedDuration::from_mins(table.minutes);
+            for p in table.providers {
+                let at = found.len();
+                let before = slots.len();
+                for d in &p.days {
+                    for start in d.starts.iter().copied().filter(|t| inside(*t)) {
+                        let end = start.saturating_add(minutes).unwrap_or(start);
+                        slots.push(FreeSlot { schedule: at, start, end, remaining: table.places, in_session: false });
+                    }
+                    for o in d.sessions.iter().filter(|o| inside(o.start)) {
+                        slots.push(FreeSlot {
+                            schedule: at,
+                            start: o.start,
+                            end: o.end,
+                            remaining: o.remaining,
+                            in_session: true,
+                        });
+                    }
+                }
+                if slots.len() > before {
+                    found.push(ScheduleNames {
+                        provider_id: p.provider_id,
+                        provider_name: p.provider_name,
+                        clinic_id: p.clinic_id,
+                        clinic_name: p.clinic_name,
+                    });
+                }
+            }
+            service.get_or_insert(s);
         }
-        slots.sort_by(|a, b| a.start.cmp(&b.start).then(a.provider_name.cmp(&b.provider_name)));
-        Ok((service, slots))
+        let service = service.ok_or(ServiceError::NotFound { what: "Service" })?;
+        slots.sort_by(|a, b| {
+            a.start.cmp(&b.start).then_with(|| found[a.schedule].provider_name.cmp(&found[b.schedule].provider_name))
+        });
+        Ok(FreeSlots { service, schedules: found, slots })
     }
 
-    /// The slot a reference names, if it is still free (404 otherwise).
-    pub async fn fhir_slot(&self, actor: &Actor, r: &SlotRef) -> ServiceResult<(Service, SlotView)> {
+    /// The slot a reference names, if it is still free (404 otherwise): the search's
+    /// answer holding just that time.
+    pub async fn fhir_slot(&self, actor: &Actor, r: &SlotRef) -> ServiceResult<FreeSlots> {
         let clinic = self.slot_clinic(actor, r).await?;
         let window = SlotWindow {
             from: r.start,
             until: r.start.saturating_add(SignedDuration::from_secs(1)).unwrap_or(r.start),
         };
-        let (service, slots) = self.fhir_slots(actor, r.service_id, &[(r.provider_id, clinic)], window).await?;
-        let slot = slots.into_iter().find(|s| s.start == r.start).ok_or(ServiceError::NotFound { what: "Slot" })?;
-        Ok((service, slot))
+        let mut found = self.fhir_slots(actor, r.service_id, &[(r.provider_id, clinic)], window).await?;
+        found.slots.retain(|s| s.start == r.start);
+        if found.slots.is_empty() {
+            return Err(ServiceError::NotFound { what: "Slot" });
+        }
+        Ok(found)
     }
 
     /// Books the time a slot reference names, under every rule of a REST booking (a time

@@ -304,6 +304,12 @@ impl Services {
     /// local day, names once, no per-slot labels.
     #[tracing::instrument(skip_all)]
     pub async fn slot_table(&self, actor: &Actor, q: &SlotQuery) -> ServiceResult<SlotTable> {
+        Ok(self.service_slot_table(actor, q).await?.1)
+    }
+
+    /// [`Services::slot_table`] with the service it searched (read once, for callers
+    /// that show its name).
+    pub(crate) async fn service_slot_table(&self, actor: &Actor, q: &SlotQuery) -> ServiceResult<(Service, SlotTable)> {
         let (service, candidates) = self.prepare_search(actor, q, None).await?;
         let mut providers = Vec::with_capacity(candidates.len());
         for c in candidates {
@@ -344,7 +350,13 @@ impl Services {
             });
         }
         providers.sort_by(|a, b| a.provider_name.cmp(&b.provider_name).then_with(|| a.clinic_name.cmp(&b.clinic_name)));
-        Ok(SlotTable { service_id: service.id, minutes: service.duration_minutes, places: service.capacity, providers })
+        let table = SlotTable {
+            service_id: service.id,
+            minutes: service.duration_minutes,
+            places: service.capacity,
+            providers,
+        };
+        Ok((service, table))
     }
 
     fn joinable_views(&self, c: &Candidate, service: &Service) -> Vec<SlotView> {

@@ -117,8 +117,8 @@ async fn search_type(
     let Path(name) = path.map_err(|_| Outcome::invalid("type", "The address is not valid."))?;
     let t = resource_type(&name)?;
     let params = praxis_fhir::search::Params::parse(t, query.as_deref().unwrap_or(""))?;
-    let (total, resources) = search::run(&st, &a, &params).await?;
-    Ok(fhir_json(StatusCode::OK, &praxis_fhir::bundle::searchset(&base(&st), &params, total, resources)))
+    let bundle = search::run(&st, &a, &params, &base(&st)).await?;
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, HeaderValue::from_static(FHIR_JSON))], bundle).into_response())
 }
 
 async fn read_one(

@@ -43,8 +43,7 @@ pub(super) async fn run(st: &AppState, a: &Actor, t: ResourceType, id: &str) -> 
         }
         ResourceType::Slot => {
             let slot = parse_slot_id(id).ok_or_else(missing)?;
-            let (service, view) = svc.fhir_slot(a, &slot).await.map_err(found)?;
-            r::slot(&view, &service)
+            r::slot(&svc.fhir_slot(a, &slot).await.map_err(found)?).ok_or_else(missing)?
         }
     })
 }

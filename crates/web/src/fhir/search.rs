@@ -6,28 +6,45 @@ use crate::state::AppState;
 use jiff::SignedDuration;
 use praxis_domain::search::normalise;
 use praxis_domain::{AppointmentId, ClinicId, PatientId, ProviderId, ServiceId};
+use praxis_fhir::bundle::{searchset, searchset_of};
 use praxis_fhir::ids::{parse_role_id, role_id};
 use praxis_fhir::resources as r;
 use praxis_fhir::search::Params;
 use praxis_fhir::{MRN_SYSTEM, Outcome, ResourceType, SERVICE_SYSTEM};
-use praxis_services::fhir::{Directory, PatientSearch, SlotWindow};
+use praxis_services::fhir::{Directory, FreeSlots, PatientSearch, SlotWindow};
 use praxis_services::scheduling::AppointmentFilter;
 use praxis_services::users::PageRequest;
 use praxis_services::{Actor, ServiceError};
 use serde_json::Value;
 
-/// The total of matches and this page of them.
-pub(super) async fn run(st: &AppState, a: &Actor, p: &Params) -> Result<(i64, Vec<Value>), FhirError> {
-    match p.resource() {
-        ResourceType::Patient => patients(st, a, p).await,
-        ResourceType::Appointment => appointments(st, a, p).await,
-        ResourceType::Slot => slots(st, a, p).await,
+/// The searchset Bundle of this page of matches, as JSON bytes.
+pub(super) async fn run(st: &AppState, a: &Actor, p: &Params, base: &str) -> Result<Vec<u8>, FhirError> {
+    let (total, resources) = match p.resource() {
+        ResourceType::Patient => patients(st, a, p).await?,
+        ResourceType::Appointment => appointments(st, a, p).await?,
+        ResourceType::Slot => {
+            // Hundreds of slots are written straight from borrowed parts, not as JSON trees.
+            let Some(found) = slots(st, a, p).await? else { return Ok(bytes(&searchset(base, p, 0, Vec::new()))) };
+            let shaped = r::SlotResources::new(&found);
+            let page = p.paging();
+            let entries = shaped
+                .all()
+                .skip(page.offset())
+                .take(usize::try_from(page.count).unwrap_or(0))
+                .map(|s| (s.id().to_string(), s));
+            return Ok(bytes(&searchset_of(base, p, found.slots.len() as i64, entries)));
+        }
         t => {
             let d = st.svc.fhir_directory(a).await?;
             let all = directory(&d, t, p)?;
-            Ok((all.len() as i64, p.paging().slice(all)))
+            (all.len() as i64, p.paging().slice(all))
         }
-    }
+    };
+    Ok(bytes(&searchset(base, p, total, resources)))
+}
+
+fn bytes(v: &impl serde::Serialize) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
 }
 
 /// Whether `_id` (if given) names this id.
@@ -229,7 +246,8 @@ async fn appointments(st: &AppState, a: &Actor, p: &Params) -> Result<(i64, Vec<
     Ok((found.total, found.items.iter().map(r::appointment).collect()))
 }
 
-async fn slots(st: &AppState, a: &Actor, p: &Params) -> Result<(i64, Vec<Value>), FhirError> {
+/// The free slots matching, or `None` when the search cannot match any.
+async fn slots(st: &AppState, a: &Actor, p: &Params) -> Result<Option<FreeSlots>, FhirError> {
     let services = p.codes("service-type", Some(SERVICE_SYSTEM))?;
     let [service] = services.as_slice() else {
         return Err(Outcome::invalid(
@@ -247,14 +265,14 @@ async fn slots(st: &AppState, a: &Actor, p: &Params) -> Result<(i64, Vec<Value>)
             Outcome::invalid("status", format!("{bad:?} is not a slot status; slots offered here are free.")).into()
         );
     }
-    let Ok(service) = service.parse::<ServiceId>() else { return Ok((0, Vec::new())) };
+    let Ok(service) = service.parse::<ServiceId>() else { return Ok(None) };
     if !statuses.is_empty() && !statuses.iter().any(|s| s == "free") {
-        return Ok((0, Vec::new()));
+        return Ok(None);
     }
     let schedule_refs = p.references("schedule", &[ResourceType::Schedule])?;
     let schedules: Vec<(ProviderId, ClinicId)> = schedule_refs.iter().filter_map(|(_, id)| parse_role_id(id)).collect();
     if !schedule_refs.is_empty() && schedules.is_empty() {
-        return Ok((0, Vec::new()));
+        return Ok(None);
     }
     let zone = &st.svc.settings().display_zone;
     let (starts, ends) = (p.window("start", zone)?, p.window("end", zone)?);
@@ -271,14 +289,10 @@ async fn slots(st: &AppState, a: &Actor, p: &Params) -> Result<(i64, Vec<Value>)
         .into());
     }
     let window = SlotWindow { from, until };
-    let (service, found) = match st.svc.fhir_slots(a, service, &schedules, window).await {
-        Err(ServiceError::NotFound { .. }) => return Ok((0, Vec::new())),
+    let mut found = match st.svc.fhir_slots(a, service, &schedules, window).await {
+        Err(ServiceError::NotFound { .. }) => return Ok(None),
         other => other?,
     };
-    let found: Vec<_> = found
-        .into_iter()
-        .filter(|s| ends.from.is_none_or(|f| s.end >= f) && ends.until.is_none_or(|u| s.end < u))
-        .collect();
-    let total = found.len() as i64;
-    Ok((total, p.paging().slice(found).iter().map(|s| r::slot(s, &service)).collect()))
+    found.slots.retain(|s| ends.from.is_none_or(|f| s.end >= f) && ends.until.is_none_or(|u| s.end < u));
+    Ok(Some(found))
 }
