@@ -339,3 +339,34 @@ pub fn extract_csrf(html: &str) -> Option<String> {
     let rest = &html[i..];
     Some(rest[..rest.find('"')?].to_string())
 }
+
+/// Runs a third-party checker written in Python: `script` (with `args`) reads `input` on
+/// stdin and must exit 0; its stdout is returned. Where `python3` cannot import `module`
+/// the check is skipped (`None`) with a note — unless `PRAXIS_REQUIRE_PYTHON_CHECKS` is
+/// set, as `.ci/run` does after installing every package it uses.
+pub fn python_check(module: &str, script: &str, args: &[&str], input: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let available =
+        Command::new("python3").args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
+    if !available {
+        assert!(
+            std::env::var("PRAXIS_REQUIRE_PYTHON_CHECKS").is_err(),
+            "python3 with {module} is required here (pip install {module})"
+        );
+        eprintln!("SKIPPED the Python {module} check: python3 -m pip install {module} to run it (.ci/run does)");
+        return None;
+    }
+    let mut child = Command::new("python3")
+        .arg(script)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3 starts");
+    child.stdin.take().expect("stdin is piped").write_all(input).expect("the checker reads its input");
+    let out = child.wait_with_output().expect("the checker finishes");
+    assert!(out.status.success(), "{script} refused the input: {}", String::from_utf8_lossy(&out.stderr));
+    Some(out.stdout)
+}

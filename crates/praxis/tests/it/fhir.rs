@@ -57,31 +57,10 @@ fn link(bundle: &Value, relation: &str) -> Option<String> {
 /// Validates resources with the Python `fhir.resources` package (R4B models); returns its
 /// summary, or `None` where the package is missing and CI does not insist on it.
 fn validate(resources: &[Value]) -> Option<Vec<Value>> {
-    use std::io::Write;
-    let available = std::process::Command::new("python3")
-        .args(["-c", "import fhir.resources"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !available {
-        assert!(
-            std::env::var("PRAXIS_REQUIRE_PYTHON_CHECKS").is_err(),
-            "python3 with fhir.resources is required here (pip install fhir.resources)"
-        );
-        eprintln!("SKIPPED the fhir.resources check: python3 -m pip install fhir.resources to run it (.ci/run does)");
-        return None;
-    }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/check_fhir.py");
-    let mut child = std::process::Command::new("python3")
-        .arg(script)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(Value::Array(resources.to_vec()).to_string().as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "fhir.resources refused a resource: {}", String::from_utf8_lossy(&out.stderr));
-    Some(serde_json::from_slice(&out.stdout).unwrap())
+    let input = Value::Array(resources.to_vec()).to_string();
+    let out = python_check("fhir.resources", script, &[], input.as_bytes())?;
+    Some(serde_json::from_slice(&out).unwrap())
 }
 
 fn slot_search(f: &praxis_testkit::scheduling::Fixture, extra: &str) -> String {

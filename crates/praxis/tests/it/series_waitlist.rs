@@ -321,32 +321,9 @@ async fn waitlist_input_is_validated_and_private() {
 
 /// Runs the independent Python check (the `icalendar` package) on an .ics document.
 fn python_check(ics: &str) -> Option<Value> {
-    use std::io::Write;
-    let available = std::process::Command::new("python3")
-        .args(["-c", "import icalendar"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !available {
-        assert!(
-            std::env::var("PRAXIS_REQUIRE_PYTHON_CHECKS").is_err(),
-            "python3 with icalendar is required here (pip install icalendar)"
-        );
-        eprintln!("SKIPPED the Python icalendar check: python3 -m pip install icalendar to run it (.ci/run does)");
-        return None;
-    }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/check_ics.py");
-    let mut child = std::process::Command::new("python3")
-        .args([script, "--strict"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(ics.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "check_ics failed: {}", String::from_utf8_lossy(&out.stderr));
-    Some(serde_json::from_slice(&out.stdout).unwrap())
+    let out = praxis_testkit::python_check("icalendar", script, &["--strict"], ics.as_bytes())?;
+    Some(serde_json::from_slice(&out).unwrap())
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ use praxis_fhir::ids::{parse_role_id, role_id};
 use praxis_fhir::resources as r;
 use praxis_fhir::search::Params;
 use praxis_fhir::{MRN_SYSTEM, Outcome, ResourceType, SERVICE_SYSTEM};
+use praxis_services::catalog::Provider;
 use praxis_services::fhir::{Directory, FreeSlots, PatientSearch, SlotWindow};
 use praxis_services::scheduling::AppointmentFilter;
 use praxis_services::users::PageRequest;
@@ -47,98 +48,124 @@ fn bytes(v: &impl serde::Serialize) -> Vec<u8> {
     serde_json::to_vec(v).unwrap_or_default()
 }
 
-/// Whether `_id` (if given) names this id.
-fn id_matches(p: &Params, id: &str) -> Result<bool, Outcome> {
-    let ids = p.codes("_id", None)?;
-    Ok(ids.is_empty() || ids.iter().any(|want| want == id))
-}
-
-fn name_matches(p: &Params, name: &str) -> Result<bool, Outcome> {
-    let Some(want) = p.text("name")? else { return Ok(true) };
-    let have = normalise(name);
-    Ok(normalise(&want).split_whitespace().all(|w| have.contains(w)))
-}
-
 fn ids_of<T: std::str::FromStr>(refs: Vec<(ResourceType, String)>, of: ResourceType) -> Vec<Option<T>> {
     refs.into_iter().filter(|(t, _)| *t == of).map(|(_, id)| id.parse().ok()).collect()
 }
 
-/// Whether a reference filter (if given) includes `id`.
-fn refers(p: &Params, name: &str, of: ResourceType, id: uuid::Uuid) -> Result<bool, Outcome> {
-    let refs = p.references(name, &[of])?;
-    Ok(refs.is_empty() || ids_of::<uuid::Uuid>(refs, of).contains(&Some(id)))
+/// The filters of a directory search, read once from the parameters (each empty list or
+/// `None` filters nothing).
+struct DirectoryFilter {
+    ids: Vec<String>,
+    name: Option<Vec<String>>,
+    active: Option<bool>,
+    status: Vec<String>,
+    actors: Vec<(ResourceType, String)>,
+    practitioners: Vec<String>,
+    locations: Vec<String>,
+    services: Vec<ServiceId>,
+}
+
+impl DirectoryFilter {
+    fn read(p: &Params) -> Result<Self, Outcome> {
+        let status = p.codes("status", None)?;
+        if let Some(bad) = status.iter().find(|s| !matches!(s.as_str(), "active" | "inactive" | "suspended")) {
+            return Err(Outcome::invalid("status", format!("status is active, inactive or suspended, not {bad:?}.")));
+        }
+        let ids_in = |name: &str, of: ResourceType| -> Result<Vec<String>, Outcome> {
+            Ok(p.references(name, &[of])?.into_iter().map(|(_, id)| id).collect())
+        };
+        let services = p.references("service", &[ResourceType::HealthcareService])?;
+        Ok(DirectoryFilter {
+            ids: p.codes("_id", None)?,
+            name: p.text("name")?.map(|n| normalise(&n).split_whitespace().map(str::to_string).collect()),
+            active: p.boolean("active")?,
+            status,
+            actors: p.references("actor", &[ResourceType::Practitioner, ResourceType::Location])?,
+            practitioners: ids_in("practitioner", ResourceType::Practitioner)?,
+            locations: ids_in("location", ResourceType::Location)?,
+            services: ids_of::<ServiceId>(services, ResourceType::HealthcareService).into_iter().flatten().collect(),
+        })
+    }
+
+    fn id(&self, id: &str) -> bool {
+        self.ids.is_empty() || self.ids.iter().any(|want| want == id)
+    }
+
+    fn name(&self, name: &str) -> bool {
+        let have = normalise(name);
+        self.name.as_ref().is_none_or(|words| words.iter().all(|w| have.contains(w.as_str())))
+    }
+
+    fn active(&self, is: bool) -> bool {
+        self.active.is_none_or(|want| want == is)
+    }
+
+    fn status(&self, active: bool) -> bool {
+        let code = if active { "active" } else { "inactive" };
+        self.status.is_empty() || self.status.iter().any(|s| s == code)
+    }
+
+    /// A schedule's `actor`: its provider or its clinic.
+    fn actor(&self, provider: &str, clinic: &str) -> bool {
+        self.actors.is_empty()
+            || self.actors.iter().any(|(ty, id)| match ty {
+                ResourceType::Practitioner => id == provider,
+                _ => id == clinic,
+            })
+    }
+
+    /// A role's `practitioner`, `location` and `service`.
+    fn role(&self, provider: &Provider, clinic: &str) -> bool {
+        let provider_id = provider.id.to_string();
+        (self.practitioners.is_empty() || self.practitioners.contains(&provider_id))
+            && (self.locations.is_empty() || self.locations.iter().any(|l| l == clinic))
+            && (self.services.is_empty() || self.services.iter().any(|s| provider.service_ids.contains(s)))
+    }
 }
 
 fn directory(d: &Directory, t: ResourceType, p: &Params) -> Result<Vec<Value>, FhirError> {
-    let active = p.boolean("active")?;
-    let keep_active = |is: bool| active.is_none_or(|want| want == is);
-    let mut out = Vec::new();
-    match t {
-        ResourceType::Practitioner => {
-            for x in &d.providers {
-                if id_matches(p, &x.id.to_string())? && name_matches(p, &x.name)? && keep_active(x.active) {
-                    out.push(r::practitioner(x));
+    let f = DirectoryFilter::read(p)?;
+    let out = match t {
+        ResourceType::Practitioner => d
+            .providers
+            .iter()
+            .filter(|x| f.id(&x.id.to_string()) && f.name(&x.name) && f.active(x.active))
+            .map(r::practitioner)
+            .collect(),
+        ResourceType::Location => d
+            .clinics
+            .iter()
+            .filter(|c| f.id(&c.id.to_string()) && f.name(&c.name) && f.status(c.active))
+            .map(r::location)
+            .collect(),
+        ResourceType::HealthcareService => d
+            .services
+            .iter()
+            .filter(|s| f.id(&s.id.to_string()) && f.name(&s.name) && f.active(s.active))
+            .map(|s| r::healthcare_service(d, s))
+            .collect(),
+        ResourceType::PractitionerRole | ResourceType::Schedule => d
+            .roles()
+            .into_iter()
+            .filter(|(provider, clinic)| {
+                let clinic_id = clinic.id.to_string();
+                let of_type = if t == ResourceType::Schedule {
+                    f.actor(&provider.id.to_string(), &clinic_id)
+                } else {
+                    f.role(provider, &clinic_id)
+                };
+                f.id(&role_id(provider.id, clinic.id)) && f.active(provider.active && clinic.active) && of_type
+            })
+            .map(|(provider, clinic)| {
+                if t == ResourceType::Schedule {
+                    r::schedule(d, provider, clinic)
+                } else {
+                    r::practitioner_role(d, provider, clinic)
                 }
-            }
-        }
-        ResourceType::Location => {
-            let status = p.codes("status", None)?;
-            if let Some(bad) = status.iter().find(|s| !matches!(s.as_str(), "active" | "inactive" | "suspended")) {
-                return Err(Outcome::invalid(
-                    "status",
-                    format!("status is active, inactive or suspended, not {bad:?}."),
-                )
-                .into());
-            }
-            for c in &d.clinics {
-                let code = if c.active { "active" } else { "inactive" };
-                let status_ok = status.is_empty() || status.iter().any(|s| s == code);
-                if id_matches(p, &c.id.to_string())? && name_matches(p, &c.name)? && status_ok {
-                    out.push(r::location(c));
-                }
-            }
-        }
-        ResourceType::HealthcareService => {
-            for s in &d.services {
-                if id_matches(p, &s.id.to_string())? && name_matches(p, &s.name)? && keep_active(s.active) {
-                    out.push(r::healthcare_service(d, s));
-                }
-            }
-        }
-        ResourceType::PractitionerRole | ResourceType::Schedule => {
-            for (provider, clinic) in d.roles() {
-                let ok = id_matches(p, &role_id(provider.id, clinic.id))?
-                    && keep_active(provider.active && clinic.active)
-                    && if t == ResourceType::Schedule {
-                        let actors = p.references("actor", &[ResourceType::Practitioner, ResourceType::Location])?;
-                        actors.is_empty()
-                            || actors.iter().any(|(ty, id)| {
-                                (*ty == ResourceType::Practitioner && *id == provider.id.to_string())
-                                    || (*ty == ResourceType::Location && *id == clinic.id.to_string())
-                            })
-                    } else {
-                        refers(p, "practitioner", ResourceType::Practitioner, provider.id.0)?
-                            && refers(p, "location", ResourceType::Location, clinic.id.0)?
-                            && {
-                                let services = p.references("service", &[ResourceType::HealthcareService])?;
-                                services.is_empty()
-                                    || ids_of::<ServiceId>(services, ResourceType::HealthcareService)
-                                        .into_iter()
-                                        .flatten()
-                                        .any(|s| provider.service_ids.contains(&s))
-                            }
-                    };
-                if ok {
-                    out.push(if t == ResourceType::Schedule {
-                        r::schedule(d, provider, clinic)
-                    } else {
-                        r::practitioner_role(d, provider, clinic)
-                    });
-                }
-            }
-        }
-        _ => {}
-    }
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     Ok(out)
 }
 
