@@ -310,6 +310,58 @@ scenario("reception takes a payment on an overdue invoice and the patient sees t
   await patient.close();
 });
 
+scenario("an administrator connects another system with an API key and a webhook", async ({ browser, base }) => {
+  const page = await browser.newPage();
+  await login(page, base, "admin");
+  await page.getByRole("link", { name: "Integrations", exact: true }).click();
+  await page.waitForURL(/\/admin\/integrations$/);
+  // A key without a name or an area is refused beside the fields, keeping what was chosen.
+  await page.getByLabel("Read and write").check();
+  await page.getByRole("button", { name: "Create key" }).click();
+  let body = await page.textContent("body");
+  assert.match(body, /Nothing was saved/);
+  assert.match(body, /This field is required/);
+  assert.ok(await page.getByLabel("Read and write").isChecked(), "the choice is kept");
+  await page.getByLabel("What is it for?").fill("Reception display");
+  await page.getByLabel("Read only").check();
+  await page.getByLabel("Appointments").check();
+  await page.getByRole("button", { name: "Create key" }).click();
+  const token = await page.locator("#int-reveal-value").inputValue();
+  assert.match(token, /^pxk_[A-Za-z0-9_-]{43}$/);
+  await shot(page, "24-integrations-key-created");
+  // Shown once: the list shows only the prefix, and reloading shows no key.
+  await page.goto(`${base}/admin/integrations`);
+  body = await page.textContent("body");
+  assert.ok(!body.includes(token), "the key is not shown again");
+  assert.ok(body.includes(token.slice(0, 12)), "its prefix is");
+  const res = await page.request.get(`${base}/api/v1/appointments`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(res.status(), 200, "the key works");
+  await page.getByRole("row", { name: /Reception display/ }).getByRole("button", { name: "Revoke" }).click();
+  await page.waitForURL(/msg=revoked/);
+  assert.match(await page.getByRole("row", { name: /Reception display/ }).textContent(), /Revoked/);
+  const refused = await page.request.get(`${base}/api/v1/appointments`, { headers: { authorization: `Bearer ${token}` } });
+  assert.equal(refused.status(), 401, "a revoked key is refused");
+
+  await page.getByLabel("Address").fill("not an address");
+  await page.getByRole("button", { name: "Register endpoint" }).click();
+  assert.match(await page.textContent("body"), /must start with https:\/\//);
+  await page.getByLabel("Address").fill("http://127.0.0.1:9/hooks");
+  await page.getByLabel("Description (optional)").fill("Clinic CRM");
+  await page.getByLabel(/Patient registered/).check();
+  await page.getByRole("button", { name: "Register endpoint" }).click();
+  const secret = await page.locator("#int-reveal-value").inputValue();
+  assert.match(secret, /^whsec_/);
+  await page.getByRole("link", { name: "Deliveries and settings" }).click();
+  await page.waitForURL(/\/admin\/integrations\/webhooks\//);
+  assert.match(await page.textContent("body"), /Nothing has been sent to this endpoint yet/);
+  await page.getByLabel("Send events to this endpoint").uncheck();
+  await page.getByRole("button", { name: "Save" }).click();
+  await page.waitForURL(/msg=saved/);
+  assert.equal(await page.getByLabel("Send events to this endpoint").isChecked(), false);
+  await shot(page, "25-integrations-webhook");
+  await page.close();
+});
+
 sweepScenarios(scenario);
 
 async function main() {

@@ -11,6 +11,7 @@ pub mod documents;
 pub mod forms;
 pub mod ical;
 pub mod ids;
+pub mod integrations;
 pub mod permissions;
 pub mod schedule;
 pub mod search;

@@ -208,6 +208,8 @@ pub enum Permission {
     /// Back up, verify, download and schedule backups; see operational alerts and the
     /// system's health.
     ManageBackups,
+    /// Create and revoke API keys and register webhook endpoints (never open to a key).
+    ManageIntegrations,
 }
 
 impl Permission {
@@ -240,6 +242,7 @@ impl Permission {
         Permission::ManageBillingSettings,
         Permission::ManageReferrals,
         Permission::ManageBackups,
+        Permission::ManageIntegrations,
     ];
 }
 
@@ -290,6 +293,8 @@ pub fn grant(role: Role, p: Permission) -> Option<Scope> {
         (ManageReferrals, Patient) => None,
         (ManageBackups, Admin) => Some(All),
         (ManageBackups, _) => None,
+        (ManageIntegrations, Admin) => Some(All),
+        (ManageIntegrations, _) => None,
     }
 }
 

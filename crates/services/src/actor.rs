@@ -1,6 +1,7 @@
 //! Who is acting, and from where.
 
 use crate::error::{ServiceError, ServiceResult};
+use praxis_domain::integrations::KeyGrant;
 use praxis_domain::{Permission, Role, Roles, SessionId, UserId, permissions::Scope};
 
 /// Where a request came from; copied into audit rows.
@@ -33,6 +34,18 @@ pub struct Actor {
     /// An operational alert for an administrator to see on every page (a failed backup,
     /// no recent good backup), filled in by the web layer for administrators.
     pub attention: Option<String>,
+    /// Set when the caller is an integration using an API key: what the key may do.
+    /// Every permission check then goes through the key's grant, not the role's.
+    pub key: Option<KeyActor>,
+}
+
+/// The API key behind a request.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyActor {
+    /// The key's id.
+    pub id: uuid::Uuid,
+    /// What it may do.
+    pub grant: KeyGrant,
 }
 
 impl Actor {
@@ -47,6 +60,7 @@ impl Actor {
             session_id: None,
             ctx: RequestContext::default(),
             attention: None,
+            key: None,
         }
     }
 
@@ -60,17 +74,37 @@ impl Actor {
             session_id: None,
             ctx,
             attention: None,
+            key: None,
+        }
+    }
+
+    /// The scope of `p` for this actor, or `None`: the roles' grant for a person, the
+    /// key's (narrower) grant for an integration.
+    pub fn scope(&self, p: Permission) -> Option<Scope> {
+        match &self.key {
+            Some(k) => k.grant.scope(p),
+            None => self.roles.scope(p),
         }
     }
 
     /// The scope of `p` for this actor, or 403.
     pub fn require(&self, p: Permission) -> ServiceResult<Scope> {
-        self.roles.scope(p).ok_or(ServiceError::Forbidden)
+        self.scope(p).ok_or(ServiceError::Forbidden)
     }
 
     /// True when the actor may do `p` at all.
     pub fn can(&self, p: Permission) -> bool {
-        self.roles.scope(p).is_some()
+        self.scope(p).is_some()
+    }
+
+    /// For permissions that both read and change ([`praxis_domain::integrations::Effect::Both`]):
+    /// 403 when the caller is a read-only API key and is about to change something.
+    pub fn require_change(&self, p: Permission) -> ServiceResult<Scope> {
+        let scope = self.require(p)?;
+        if self.key.is_some_and(|k| k.grant.read_only) {
+            return Err(ServiceError::Forbidden);
+        }
+        Ok(scope)
     }
 
     /// The actor's user id, or 403 for the system (which has no account).

@@ -159,6 +159,7 @@ impl Services {
             session_id: Some(session_id),
             ctx: ctx.clone(),
             attention: None,
+            key: None,
         };
         tx.audit(self.audit_entry(
             &actor,
@@ -180,10 +181,14 @@ impl Services {
     }
 
     /// Resolves a session token to the acting user; 401 when the token is unknown,
-    /// expired, revoked, or its user was deactivated.
+    /// expired, revoked, or its user was deactivated. An API key (`pxk_…`) resolves to
+    /// the integration acting with it.
     pub async fn authenticate(&self, token: &str, ctx: RequestContext) -> ServiceResult<Actor> {
         if token.len() > 200 {
             return Err(ServiceError::Unauthenticated);
+        }
+        if crate::integrations::api_keys::is_api_key(token) {
+            return self.authenticate_key(token, ctx).await;
         }
         let now = self.now();
         let s = sessions::find_live(self.db(), &token_hash(token), now).await?.ok_or(ServiceError::Unauthenticated)?;
@@ -202,6 +207,7 @@ impl Services {
             session_id: Some(session_id),
             ctx,
             attention: None,
+            key: None,
         })
     }
 

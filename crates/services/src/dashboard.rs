@@ -338,7 +338,7 @@ impl Services {
         zone: &TimeZone,
         today: Date,
     ) -> ServiceResult<Option<MoneyFigures>> {
-        let provider = match actor.roles.scope(Permission::ViewBillingReports) {
+        let provider = match actor.scope(Permission::ViewBillingReports) {
             None => return Ok(None),
             Some(Scope::All) => None,
             Some(Scope::Own) => match self.actor_provider_id(actor).await? {

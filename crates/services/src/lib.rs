@@ -25,12 +25,13 @@ pub mod dashboard;
 pub mod documents;
 pub mod fhir;
 pub mod forms;
+pub mod integrations;
 pub mod notifications;
 pub mod patients;
 pub mod scheduling;
 pub mod users;
 
-pub use actor::{Actor, RequestContext};
+pub use actor::{Actor, KeyActor, RequestContext};
 pub use clock::{Clock, SystemClock};
 pub use error::{ServiceError, ServiceResult};
 pub use passwords::PasswordParams;

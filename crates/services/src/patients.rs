@@ -384,6 +384,8 @@ impl Services {
         self.seal_insurance(&mut row)?;
         let text = search_text(&row);
         patients::insert(tx, &row, &text).await?;
+        let event = serde_json::json!({ "patient": { "id": row.id, "record_number": row.mrn } });
+        self.emit_webhook(tx, praxis_domain::integrations::WebhookEvent::PatientCreated, event, self.now()).await?;
         Ok(Patient::from_row(row))
     }
 
@@ -413,7 +415,7 @@ impl Services {
     }
 
     async fn create_patient_checked(&self, actor: &Actor, input: NewPatient) -> ServiceResult<Patient> {
-        if actor.require(Permission::ManagePatients)? != Scope::All {
+        if actor.require_change(Permission::ManagePatients)? != Scope::All {
             return Err(ServiceError::Forbidden);
         }
         let mut tx = self.db().begin().await?;
@@ -434,7 +436,7 @@ impl Services {
     /// validated like a single registration; rows that fail are reported by their
     /// position and skipped, the rest are registered. Duplicates are not checked.
     pub async fn import_patients(&self, actor: &Actor, rows: Vec<NewPatient>) -> ServiceResult<ImportReport> {
-        actor.require(Permission::ExportData)?;
+        actor.require_change(Permission::ExportData)?;
         let mut report = ImportReport::default();
         for (batch_no, batch) in rows.chunks(500).enumerate() {
             let mut tx = self.db().begin().await?;
@@ -545,7 +547,7 @@ impl Services {
     /// Archives (or restores) a patient: hidden from lists and search by default, never
     /// deleted (reception staff and administrators).
     pub async fn set_patient_archived(&self, actor: &Actor, id: PatientId, archived: bool) -> ServiceResult<Patient> {
-        actor.require(Permission::ManagePatients)?;
+        actor.require_change(Permission::ManagePatients)?;
         if !actor.roles.has(praxis_domain::Role::Staff) && !actor.roles.has(praxis_domain::Role::Admin) {
             return Err(ServiceError::Forbidden);
         }

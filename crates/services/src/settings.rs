@@ -78,6 +78,11 @@ pub struct Settings {
     pub payment_gateway: Option<std::sync::Arc<dyn crate::billing::PaymentGateway>>,
     /// Where backups are written (default: `<data dir>/backups`).
     pub backup_dir: Option<std::path::PathBuf>,
+    /// How long a webhook endpoint has to answer a delivery (default 10 s).
+    pub webhook_timeout: SignedDuration,
+    /// Attempts before a webhook delivery is given up (default 12: about a day with the
+    /// default back-off).
+    pub webhook_max_attempts: i64,
 }
 
 impl Default for Settings {
@@ -101,6 +106,8 @@ impl Default for Settings {
             max_upload_bytes: 20 * 1024 * 1024,
             payment_gateway: None,
             backup_dir: None,
+            webhook_timeout: SignedDuration::from_secs(10),
+            webhook_max_attempts: 12,
         }
     }
 }

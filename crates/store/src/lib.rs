@@ -21,6 +21,7 @@ pub mod clinical;
 pub mod dashboard;
 pub mod documents;
 pub mod forms;
+pub mod integrations;
 pub mod jobs;
 pub mod messages;
 pub mod patients;

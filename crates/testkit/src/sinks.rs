@@ -1,7 +1,7 @@
 //! Real local servers for the edges Praxis talks to: an SMTP server (EHLO/HELO, MAIL,
 //! RCPT, DATA, RSET, NOOP, QUIT) that keeps what it receives, with an outage mode and a
-//! configurable delay before it answers DATA; and a Twilio-compatible SMS API that checks
-//! the request shape and basic auth.
+//! configurable delay before it answers DATA; a Twilio-compatible SMS API that checks
+//! the request shape and basic auth; and a webhook receiver that answers from a plan.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -428,4 +428,87 @@ fn sms_handler(
         sid: msid.clone(),
     });
     (StatusCode::CREATED, serde_json::json!({ "sid": msid, "status": "queued", "to": to }).to_string())
+}
+
+/// How the webhook sink answers one delivery.
+#[derive(Clone, Copy, Debug)]
+pub enum WebhookReply {
+    /// Answer at once with this status.
+    Status(u16),
+    /// Wait this long, then answer 200 (a receiver that hangs).
+    Hang(Duration),
+}
+
+/// A delivery the webhook sink received.
+#[derive(Clone, Debug)]
+pub struct ReceivedWebhook {
+    /// Headers, names in lower case.
+    pub headers: std::collections::HashMap<String, String>,
+    /// The exact body.
+    pub body: String,
+}
+
+#[derive(Default)]
+struct WebhookState {
+    got: Mutex<Vec<ReceivedWebhook>>,
+    plan: Mutex<std::collections::VecDeque<WebhookReply>>,
+    count: AtomicU64,
+}
+
+/// A real HTTP server receiving webhook deliveries at `/hooks`: keeps every request and
+/// answers from a plan of replies, then 200.
+#[derive(Clone)]
+pub struct WebhookSink {
+    /// The address to register (`http://127.0.0.1:port/hooks`).
+    pub url: String,
+    state: Arc<WebhookState>,
+}
+
+impl WebhookSink {
+    /// Starts the server with a plan of replies.
+    pub async fn start(plan: Vec<WebhookReply>) -> WebhookSink {
+        use axum::routing::post;
+        let state = Arc::new(WebhookState { plan: Mutex::new(plan.into()), ..Default::default() });
+        let st = state.clone();
+        let app = axum::Router::new().route(
+            "/hooks",
+            post(move |headers: axum::http::HeaderMap, body: String| {
+                let st = st.clone();
+                async move {
+                    let headers = headers
+                        .iter()
+                        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+                        .collect();
+                    st.got.lock().unwrap().push(ReceivedWebhook { headers, body });
+                    st.count.fetch_add(1, Ordering::SeqCst);
+                    let reply = st.plan.lock().unwrap().pop_front().unwrap_or(WebhookReply::Status(200));
+                    let status = match reply {
+                        WebhookReply::Status(s) => s,
+                        WebhookReply::Hang(d) => {
+                            tokio::time::sleep(d).await;
+                            200
+                        }
+                    };
+                    let status = axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::OK);
+                    (status, if status.is_success() { "ok" } else { "receiver is down" })
+                }
+            }),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind webhook sink");
+        let addr = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        WebhookSink { url: format!("http://{addr}/hooks"), state }
+    }
+
+    /// Every delivery received, in order.
+    pub fn received(&self) -> Vec<ReceivedWebhook> {
+        self.state.got.lock().unwrap().clone()
+    }
+
+    /// How many deliveries arrived.
+    pub fn count(&self) -> u64 {
+        self.state.count.load(Ordering::SeqCst)
+    }
 }

@@ -60,10 +60,54 @@ impl FromRequestParts<AppState> for ApiActor {
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let ctx = request_context(parts, state);
-        let token = session_token(parts).ok_or_else(|| Problem::for_status(StatusCode::UNAUTHORIZED))?;
-        state.svc.authenticate(&token, ctx).await.map(ApiActor).map_err(Problem::from)
+        caller(parts, state).await.map(ApiActor).map_err(Problem::from)
     }
+}
+
+/// What [`identify_api_key`] found for a request made with an API key: the integration,
+/// or `None` when the key was refused (401, already audited).
+#[derive(Clone)]
+struct KeyCaller(Option<Actor>);
+
+/// The caller of an API or FHIR route: the session's user, or the integration behind an
+/// API key. A read-only key is refused (403) on every method that may change something,
+/// whatever the route — on top of the permission checks of the services.
+pub async fn caller(parts: &Parts, state: &AppState) -> Result<Actor, praxis_services::ServiceError> {
+    use praxis_services::ServiceError;
+    let actor = match parts.extensions.get::<KeyCaller>() {
+        Some(KeyCaller(found)) => found.clone().ok_or(ServiceError::Unauthenticated)?,
+        None => {
+            let token = session_token(parts).ok_or(ServiceError::Unauthenticated)?;
+            state.svc.authenticate(&token, request_context(parts, state)).await?
+        }
+    };
+    if actor.key.is_some_and(|k| k.grant.read_only) && !parts.method.is_safe() {
+        return Err(ServiceError::Forbidden);
+    }
+    Ok(actor)
+}
+
+/// Middleware: resolves an API key once per request (so its use is recorded once), and
+/// audits every 403 a key's request gets, naming the key and the request.
+pub async fn identify_api_key(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let token = bearer(&parts).filter(|t| praxis_services::integrations::api_keys::is_api_key(t));
+    let Some(token) = token else { return next.run(Request::from_parts(parts, body)).await };
+    let ctx = request_context(&parts, &state);
+    let actor = state.svc.authenticate(&token, ctx).await.ok();
+    let request = format!("{} {}", parts.method, parts.uri.path());
+    parts.extensions.insert(KeyCaller(actor.clone()));
+    let response = next.run(Request::from_parts(parts, body)).await;
+    if response.status() == StatusCode::FORBIDDEN
+        && let Some(a) = actor
+    {
+        state.svc.record_key_refusal(&a, &request).await;
+    }
+    response
 }
 
 /// The logged-in user of a web page; anyone else is sent to the login page and brought
@@ -83,6 +127,8 @@ impl FromRequestParts<AppState> for PageActor {
         };
         let Some(token) = token else { return Err(to_login()) };
         match state.svc.authenticate(&token, ctx).await {
+            // API keys are for programs, not for the web pages.
+            Ok(a) if a.key.is_some() => Err(to_login()),
             Ok(mut a) => {
                 a.attention = state.svc.alert_banner(&a).await.unwrap_or_default();
                 Ok(PageActor(a))

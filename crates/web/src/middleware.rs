@@ -33,6 +33,7 @@ pub fn stack(app: Router, state: &AppState) -> Router {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
     let mut app = app
+        .layer(from_fn_with_state(state.clone(), crate::extract::identify_api_key))
         .layer(from_fn_with_state(state.clone(), crate::csrf::protect))
         // The outer limit lets document uploads through (they count their own bytes against
         // `max_upload_bytes`); every extractor stays bound by the default limit below.

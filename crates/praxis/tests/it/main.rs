@@ -16,6 +16,7 @@ mod fhir;
 mod forms;
 mod http;
 mod instances;
+mod integrations;
 mod notifications;
 mod notifications_workers;
 mod patients;

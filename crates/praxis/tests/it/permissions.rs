@@ -56,6 +56,21 @@ fn api_table() -> Vec<(&'static str, &'static str, serde_json::Value, &'static [
         ("GET", "/api/v1/backups/{id}/files/{name}", json!(null), ADMIN),
         ("GET", "/api/v1/alerts", json!(null), ADMIN),
         ("DELETE", "/api/v1/alerts/{key}", json!(null), ADMIN),
+        ("GET", "/api/v1/api-keys", json!(null), ADMIN),
+        (
+            "POST",
+            "/api/v1/api-keys",
+            json!({"name": "K", "role": "staff", "access": "read", "areas": ["directory"]}),
+            ADMIN,
+        ),
+        ("DELETE", "/api/v1/api-keys/{id}", json!(null), ADMIN),
+        ("GET", "/api/v1/webhooks", json!(null), ADMIN),
+        ("POST", "/api/v1/webhooks", json!({"url": "http://127.0.0.1:9/in", "events": ["patient.created"]}), ADMIN),
+        ("GET", "/api/v1/webhooks/{id}", json!(null), ADMIN),
+        ("PUT", "/api/v1/webhooks/{id}", json!({"url": "http://127.0.0.1:9/in", "events": ["invoice.paid"]}), ADMIN),
+        ("DELETE", "/api/v1/webhooks/{id}", json!(null), ADMIN),
+        ("GET", "/api/v1/webhooks/{id}/deliveries", json!(null), ADMIN),
+        ("POST", "/api/v1/webhook-deliveries/{id}/resend", json!({}), ADMIN),
         ("GET", "/api/v1/clinics", json!(null), EVERYONE),
         ("POST", "/api/v1/clinics", json!({"name": "New", "time_zone": "Asia/Kolkata"}), ADMIN),
         ("GET", "/api/v1/clinics/{id}", json!(null), EVERYONE),
@@ -272,6 +287,24 @@ fn page_table() -> Vec<PageRow> {
         ("GET", "/admin/audit", vec![], ADMIN),
         ("GET", "/admin/backups", vec![], ADMIN),
         ("GET", "/admin/health", vec![], ADMIN),
+        ("GET", "/admin/integrations", vec![], ADMIN),
+        (
+            "POST",
+            "/admin/integrations/keys",
+            vec![("name", "Page key"), ("role", "staff"), ("access", "read"), ("areas", "billing")],
+            ADMIN,
+        ),
+        (
+            "POST",
+            "/admin/integrations/webhooks",
+            vec![("url", "http://127.0.0.1:9/in"), ("events", "invoice.paid")],
+            ADMIN,
+        ),
+        ("GET", "/admin/integrations/webhooks/{id}", vec![], ADMIN),
+        ("POST", "/admin/integrations/webhooks/{id}", vec![("url", "http://127.0.0.1:9/in")], ADMIN),
+        ("POST", "/admin/integrations/webhooks/{id}/remove", vec![], ADMIN),
+        ("POST", "/admin/integrations/keys/{id}/revoke", vec![], ADMIN),
+        ("POST", "/admin/integrations/deliveries/{id}/resend", vec![], ADMIN),
         ("POST", "/admin/health/alerts/dismiss", vec![("key", "backup_failed:none")], ADMIN),
         ("POST", "/admin/backups", vec![("kind", "database")], ADMIN),
         (
@@ -448,6 +481,24 @@ impl Targets {
             // Unknown to everyone: administrators get 404, everyone else is refused first.
             path = path.replace("{id}", &uuid::Uuid::now_v7().to_string()).replace("{name}", "manifest.json");
             path = path.replace("{key}", "backup_failed:nothing");
+        } else if path.starts_with("/api/v1/api-keys/{id}") {
+            let input = praxis_services::integrations::ApiKeyInput {
+                name: "Target".into(),
+                role: "staff".into(),
+                access: "read".into(),
+                areas: vec!["directory".into()],
+            };
+            path = path.replace("{id}", &app.svc.create_api_key(&sys, &input).await.unwrap().key.id.to_string());
+        } else if path.starts_with("/api/v1/webhooks/{id}") {
+            let input = praxis_services::integrations::EndpointInput {
+                url: "http://127.0.0.1:9/in".into(),
+                events: vec!["patient.created".into()],
+                ..Default::default()
+            };
+            path = path.replace("{id}", &app.svc.create_webhook(&sys, &input).await.unwrap().endpoint.id.to_string());
+        } else if path.starts_with("/api/v1/webhook-deliveries/{id}") {
+            // Unknown to everyone: administrators get 404, everyone else is refused first.
+            path = path.replace("{id}", &uuid::Uuid::now_v7().to_string());
         } else if path.starts_with("/api/v1/reports/{kind}") {
             path = path.replace("{kind}", "revenue");
         } else if path.starts_with("/api/v1/users/{id}") {

@@ -81,6 +81,8 @@ impl Services {
         if !invoices::issue(&mut tx, id, &number, issue_date, due, status.as_str(), now, actor.user_id).await? {
             return Err(ServiceError::conflict("invoice_issued", "This invoice is already issued."));
         }
+        let event = super::payments::invoice_event(&row, Some(&number), status.as_str(), 0);
+        self.emit_webhook(&mut tx, praxis_domain::integrations::WebhookEvent::InvoiceIssued, event, now).await?;
         let mut claimed = 0;
         for l in lines.iter().filter(|l| l.rebate_minor > 0) {
             let Some(item) = l.item_number.clone() else { continue };

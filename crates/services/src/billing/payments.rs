@@ -284,6 +284,10 @@ impl Services {
         let status =
             if row.status == "void" { InvoiceStatus::Void } else { settle(row.total_minor, paid, due, today).status };
         invoices::set_paid(tx, InvoiceId(row.id), paid, status.as_str(), now).await?;
+        if status == InvoiceStatus::Paid && row.status != "paid" {
+            let data = invoice_event(row, row.number.as_deref(), status.as_str(), paid);
+            self.emit_webhook(tx, praxis_domain::integrations::WebhookEvent::InvoicePaid, data, now).await?;
+        }
         Ok(())
     }
 
@@ -410,4 +414,24 @@ impl Services {
         ));
         Ok(id)
     }
+}
+
+/// What an invoice event carries: ids, number, status and amounts in minor units.
+pub(crate) fn invoice_event(
+    row: &InvoiceRow,
+    number: Option<&str>,
+    status: &str,
+    paid_minor: i64,
+) -> serde_json::Value {
+    serde_json::json!({ "invoice": {
+        "id": row.id,
+        "number": number,
+        "status": status,
+        "clinic_id": row.clinic_id,
+        "patient_id": row.patient_id,
+        "appointment_id": row.appointment_id,
+        "total_minor": row.total_minor,
+        "paid_minor": paid_minor,
+        "currency": row.currency,
+    }})
 }

@@ -10,7 +10,7 @@ use praxis_store::{catalog, patients};
 impl Services {
     /// Whether `actor` may read `patient`'s clinical record (see the module rules).
     pub async fn may_read_clinical(&self, actor: &Actor, patient: PatientId) -> ServiceResult<bool> {
-        match actor.roles.scope(Permission::ReadClinicalRecords) {
+        match actor.scope(Permission::ReadClinicalRecords) {
             Some(Scope::All) => Ok(true),
             Some(Scope::Own) => match self.actor_provider(actor).await? {
                 Some(p) => Ok(patients::treats(self.db(), p, patient).await?),
@@ -34,7 +34,7 @@ impl Services {
     /// Whether `actor` may know that `patient` exists: whoever manages all patients, and
     /// a patient or guardian for the records they act for.
     pub(crate) async fn sees_patient(&self, actor: &Actor, patient: PatientId) -> ServiceResult<bool> {
-        Ok(match actor.roles.scope(Permission::ManagePatients) {
+        Ok(match actor.scope(Permission::ManagePatients) {
             Some(Scope::All) => true,
             Some(Scope::Own) => self.patients_i_act_for(actor).await?.contains(&patient),
             None => false,

@@ -590,8 +590,8 @@ impl Services {
         if !self.may_read_clinical(actor, PatientId(row.patient_id)).await? {
             return Err(self.denied(actor, refused, "clinical_note", note, "clinical record refused", missing()).await);
         }
-        let reads_all = actor.roles.scope(praxis_domain::Permission::ReadClinicalRecords)
-            == Some(praxis_domain::permissions::Scope::All);
+        let reads_all =
+            actor.scope(praxis_domain::Permission::ReadClinicalRecords) == Some(praxis_domain::permissions::Scope::All);
         if row.status == "draft"
             && !reads_all
             && self.actor_provider(actor).await?.is_none_or(|p| p.0 != row.author_provider_id)

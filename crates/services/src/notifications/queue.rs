@@ -94,6 +94,7 @@ impl Services {
             }
             crate::billing::automatic::BILLING_JOB => self.process_billing_job(c).await,
             crate::backups::BACKUP_JOB => self.process_backup_job(c).await,
+            crate::integrations::WEBHOOK_JOB => self.process_webhook_job(c).await,
             other => self.record_dead_job(c, &format!("unknown job kind {other:?}")).await,
         }
     }
@@ -107,7 +108,7 @@ impl Services {
         Ok(())
     }
 
-    async fn record_dead_job(&self, c: &Claimed, reason: &str) -> ServiceResult<Outcome> {
+    pub(crate) async fn record_dead_job(&self, c: &Claimed, reason: &str) -> ServiceResult<Outcome> {
         let now = self.now();
         let admins = messages::admin_emails(self.db()).await?;
         let mut tx = self.db().begin().await?;

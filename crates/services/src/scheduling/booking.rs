@@ -8,6 +8,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::users::{Page, PageRequest};
 use jiff::Timestamp;
 use praxis_domain::appointment::{is_late_cancellation, next};
+use praxis_domain::integrations::WebhookEvent;
 use praxis_domain::permissions::Scope;
 use praxis_domain::slots::{occupied_range, slot_is_bookable};
 use praxis_domain::{
@@ -391,6 +392,7 @@ impl Services {
             format!("{} {} for patient {patient} at {}", row.number, row.status, row.starts_at),
         ));
         if row.status != "held" {
+            self.emit_appointment_event(tx, WebhookEvent::AppointmentBooked, row.id, row.created_at).await?;
             self.assign_intake_on_booking(tx, row.service_id, row.id, patient, row.created_at).await?;
             self.enqueue_billing_event(tx, row.id, row.service_id, BillingEvent::Booked, Some(patient), row.created_at)
                 .await?;
@@ -441,6 +443,7 @@ impl Services {
         self.assign_intake_on_booking(tx, ServiceId(session.service_id), id, patient, now).await?;
         self.enqueue_billing_event(tx, id, ServiceId(session.service_id), BillingEvent::Booked, Some(patient), now)
             .await?;
+        self.emit_appointment_event(tx, WebhookEvent::AppointmentBooked, id, now).await?;
         let appt = crate::notifications::Appt::of_row(&session);
         self.notify(tx, crate::notifications::Event::Booked, &[appt], Some(&[patient.0]), now).await?;
         Ok(id)
@@ -615,6 +618,9 @@ impl Services {
             let appt = crate::notifications::Appt::of_row(&row);
             self.notify(&mut tx, crate::notifications::Event::Booked, &[appt], None, now).await?;
         }
+        let booked = confirming_hold && matches!(to, AppointmentStatus::Confirmed | AppointmentStatus::Requested);
+        let event = if booked { WebhookEvent::AppointmentBooked } else { WebhookEvent::AppointmentChanged };
+        self.emit_appointment_event(&mut tx, event, id, now).await?;
         tx.audit(self.audit_entry(
             actor,
             &format!("appointment.{}", action.as_str()),
@@ -688,6 +694,7 @@ impl Services {
                 self.notify(&mut tx, crate::notifications::Event::Cancelled, &[appt], Some(&[me.id.0]), now).await?;
                 let event = if late { BillingEvent::LateCancelled } else { BillingEvent::Cancelled };
                 self.enqueue_billing_event(&mut tx, tid, ServiceId(target.service_id), event, Some(me.id), now).await?;
+                self.emit_appointment_event(&mut tx, WebhookEvent::AppointmentChanged, tid, now).await?;
                 tx.audit(self.audit_entry(
                     actor,
                     "appointment.leave",
@@ -707,6 +714,7 @@ impl Services {
             if status != AppointmentStatus::Held {
                 let event = if late { BillingEvent::LateCancelled } else { BillingEvent::Cancelled };
                 self.enqueue_billing_event(&mut tx, tid, ServiceId(target.service_id), event, None, now).await?;
+                self.emit_appointment_event(&mut tx, WebhookEvent::AppointmentCancelled, tid, now).await?;
             }
             let mut c = change(tid, now, actor, "status");
             c.from_status = Some(status.as_str().into());
@@ -904,6 +912,9 @@ impl Services {
                 Some(tid.to_string()),
                 format!("{} moved from {} to {}", target.number, target.starts_at.0, start),
             ));
+            if status != AppointmentStatus::Held {
+                self.emit_appointment_event(&mut tx, WebhookEvent::AppointmentChanged, tid, now).await?;
+            }
             moved.push(tid);
         }
         if !conflicts.is_empty() {
@@ -1035,6 +1046,7 @@ impl Services {
         appointments::insert_change(&mut tx, &c).await?;
         let appt = crate::notifications::Appt::of_row(&row);
         self.notify(&mut tx, crate::notifications::Event::Cancelled, &[appt], Some(&[patient.0]), now).await?;
+        self.emit_appointment_event(&mut tx, WebhookEvent::AppointmentChanged, id, now).await?;
         tx.audit(self.audit_entry(
             actor,
             "appointment.remove_participant",

@@ -574,7 +574,7 @@ impl Services {
             appointments: Vec::new(),
             cancelled: Vec::new(),
             bands: Vec::new(),
-            can_book: actor.roles.scope(Permission::BookAppointment) == Some(Scope::All),
+            can_book: actor.scope(Permission::BookAppointment) == Some(Scope::All),
         };
         let Some(clinic) = clinic else { return Ok(view) };
         let working: HashSet<Uuid> =

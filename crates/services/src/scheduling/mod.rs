@@ -442,7 +442,7 @@ impl Services {
         appt: &AppointmentRow,
         participants: &[ParticipantRow],
     ) -> ServiceResult<()> {
-        let visible = match actor.roles.scope(Permission::ViewAppointments) {
+        let visible = match actor.scope(Permission::ViewAppointments) {
             Some(Scope::All) => true,
             Some(Scope::Own) => self.owns_appointment(actor, appt, participants).await?,
             None => false,

@@ -153,7 +153,7 @@ fn suits(preferred: &str, local: jiff::civil::DateTime) -> bool {
 impl Services {
     /// Joins the waiting list.
     pub async fn join_waitlist(&self, actor: &Actor, input: WaitlistInput) -> ServiceResult<WaitlistEntry> {
-        let scope = actor.require(Permission::ManageWaitlist)?;
+        let scope = actor.require_change(Permission::ManageWaitlist)?;
         let mut v = Validation::new();
         if input.service_id.is_none() {
             v.add("service_id", "required", "Choose the service.");

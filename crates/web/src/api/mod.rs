@@ -9,6 +9,7 @@ pub mod catalog;
 pub mod contract;
 pub mod documents;
 pub mod forms;
+pub mod integrations;
 pub mod messages;
 pub mod patients;
 pub mod scheduling;
@@ -46,6 +47,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "forms", description = "Intake questionnaires, their assignment to patients and the answers"),
         (name = "messages", description = "Email and SMS sent to patients: status, retry, cancel, preferences"),
         (name = "operations", description = "Backups, their schedule and verification, and operational alerts (administrators)"),
+        (name = "integrations", description = "API keys for other software and signed outgoing webhooks (administrators)"),
         (name = "billing", description = "Invoices, payments, refunds, claims, referrals, reports and Stripe's webhook (money in minor units)"),
     )
 )]
@@ -77,6 +79,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(forms::router())
         .merge(billing::router())
         .merge(backups::router())
+        .merge(integrations::router())
 }
 
 /// The OpenAPI document, with the answers every operation can give because of its shape.

@@ -7,7 +7,6 @@
 mod read;
 mod search;
 
-use crate::extract::{request_context, session_token};
 use crate::state::AppState;
 use axum::Router;
 use axum::body::Bytes;
@@ -81,9 +80,7 @@ impl FromRequestParts<AppState> for FhirActor {
     type Rejection = FhirError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let ctx = request_context(parts, state);
-        let token = session_token(parts).ok_or_else(|| FhirError(Outcome::for_status(401)))?;
-        state.svc.authenticate(&token, ctx).await.map(FhirActor).map_err(FhirError::from)
+        crate::extract::caller(parts, state).await.map(FhirActor).map_err(FhirError::from)
     }
 }
 

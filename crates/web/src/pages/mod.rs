@@ -11,6 +11,7 @@ pub(crate) mod charts;
 mod dashboard;
 pub(crate) mod form;
 mod home;
+mod integrations;
 pub(crate) mod messages;
 pub(crate) mod money;
 pub(crate) mod patients;
@@ -43,6 +44,7 @@ pub fn router() -> Router<AppState> {
         .merge(profile::router())
         .merge(admin::router())
         .merge(backups::router())
+        .merge(integrations::router())
         .merge(calendar::router())
         .merge(setup::router())
         .merge(billing::router())
@@ -147,6 +149,7 @@ const SECTIONS: &[(&str, &str, fn(&Actor) -> bool)] = &[
     ("Audit log", "/admin/audit", |a| a.can(Permission::ViewAuditLog)),
     ("Backups", "/admin/backups", |a| a.can(Permission::ManageBackups)),
     ("System health", "/admin/health", |a| a.can(Permission::ManageBackups)),
+    ("Integrations", "/admin/integrations", |a| a.can(Permission::ManageIntegrations)),
     ("Profile", "/profile", |a| a.can(Permission::ManageOwnAccount)),
 ];
 

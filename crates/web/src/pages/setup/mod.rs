@@ -84,7 +84,7 @@ async fn hub(
     PageActor(actor): PageActor,
 ) -> PageResult {
     let catalogue = actor.can(Permission::ManageCatalog);
-    let everyone = actor.roles.scope(Permission::ManageAvailability) == Some(Scope::All);
+    let everyone = actor.scope(Permission::ManageAvailability) == Some(Scope::All);
     let mut cards = Vec::new();
     if catalogue || everyone {
         let clinics = st.svc.list_clinics(&actor).await?.len();
@@ -135,8 +135,7 @@ async fn hub(
         });
     }
     let mut note = None;
-    if actor.roles.scope(Permission::ManageAvailability) == Some(Scope::Own)
-        || actor.roles.has(praxis_domain::Role::Provider)
+    if actor.scope(Permission::ManageAvailability) == Some(Scope::Own) || actor.roles.has(praxis_domain::Role::Provider)
     {
         match st.svc.my_provider(&actor).await? {
             Some(p) => cards.insert(

@@ -86,7 +86,7 @@ async fn list(
         st.svc.list_clinics(&actor).await?.into_iter().map(|c| (c.id, c.name)).collect();
     let services: Vec<(ServiceId, String)> =
         st.svc.list_services(&actor).await?.into_iter().map(|s| (s.id, s.name)).collect();
-    let everyone = actor.roles.scope(Permission::ManageAvailability) == Some(Scope::All);
+    let everyone = actor.scope(Permission::ManageAvailability) == Some(Scope::All);
     let mut rows: Vec<ProviderRow> = providers
         .iter()
         .map(|p| ProviderRow {
