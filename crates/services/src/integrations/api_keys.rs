@@ -77,11 +77,6 @@ impl ApiKey {
             revoked_at: r.revoked_at.map(|t| t.0),
         })
     }
-
-    /// How the key appears in the audit log.
-    pub fn audit_label(&self) -> String {
-        label(&self.prefix, &self.name)
-    }
 }
 
 fn label(prefix: &str, name: &str) -> String {

@@ -260,8 +260,3 @@ pub async fn record_attempt(tx: &mut Tx, id: Uuid, a: &AttemptRecord, now: Times
     .await?;
     Ok(())
 }
-
-/// Counts of deliveries by status, for the health figures.
-pub async fn status_counts(db: &Db) -> StoreResult<Vec<(String, i64)>> {
-    db.fetch_all(sql("SELECT status, COUNT(*) FROM webhook_deliveries GROUP BY status ORDER BY status")).await
-}
