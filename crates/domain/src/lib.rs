@@ -15,6 +15,7 @@ pub mod integrations;
 pub mod permissions;
 pub mod schedule;
 pub mod search;
+pub mod two_factor;
 pub mod validation;
 pub mod values;
 

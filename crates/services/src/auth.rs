@@ -8,7 +8,8 @@ use base64::Engine;
 use jiff::{SignedDuration, Timestamp};
 use praxis_domain::values::NewPassword;
 use praxis_domain::{Email, Permission, Roles, SessionId, UserId, Validation};
-use praxis_store::{sessions, throttle, users};
+use praxis_store::two_factor::{self, challenges};
+use praxis_store::{Tx, sessions, throttle, users};
 use sha2::{Digest, Sha256};
 
 /// How a session is carried.
@@ -27,6 +28,10 @@ impl SessionKind {
             SessionKind::Api => "api",
         }
     }
+
+    pub(crate) fn from_stored(s: &str) -> Self {
+        if s == "api" { SessionKind::Api } else { SessionKind::Browser }
+    }
 }
 
 /// A successful login. `token` is shown to the client once and never stored.
@@ -42,15 +47,46 @@ pub struct LoginSuccess {
     pub user: User,
 }
 
+/// What a correct password leads to.
+#[derive(Debug)]
+pub enum LoginOutcome {
+    /// Logged in.
+    Session(LoginSuccess),
+    /// The account has a second factor, or its role requires one it has not set up:
+    /// the login continues with [`Services::complete_login`] or the enrolment in
+    /// [`crate::two_factor`].
+    SecondFactor(PendingLogin),
+}
+
+/// A login waiting for its second factor. `token` is shown to the client once (the web
+/// keeps it in a short-lived cookie) and lets it type a code for this one account.
+#[derive(Debug)]
+pub struct PendingLogin {
+    /// The opaque token.
+    pub token: String,
+    /// True when the account must first set up two-factor login (its role requires it).
+    pub enrol: bool,
+    /// When the password must be typed again.
+    pub expires_at: Timestamp,
+}
+
+/// How long the step between password and code may take.
+const CHALLENGE_TTL: SignedDuration = SignedDuration::from_mins(10);
+
 /// How often an in-use session records that it was used (and slides its expiry).
 const TOUCH_EVERY: SignedDuration = SignedDuration::from_mins(5);
 
 /// A fresh 256-bit random token, URL-safe base64 with a recognisable prefix (so secret
 /// scanners can spot a leaked one).
 fn new_token() -> String {
+    random_token("pxs_")
+}
+
+/// 256 random bits, URL-safe base64 after `prefix`.
+pub(crate) fn random_token(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
-    format!("pxs_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// What is stored instead of the token.
@@ -64,15 +100,22 @@ pub fn lockout_after(failures: i64, limit: i64, now: Timestamp, lockout: SignedD
     (failures >= limit).then(|| now.saturating_add(lockout).unwrap_or(now))
 }
 
+/// The throttling key of the client's address.
+pub(crate) fn ip_throttle_key(ctx: &RequestContext) -> String {
+    format!("ip:{}", ctx.client_ip.as_deref().unwrap_or("unknown"))
+}
+
 pub(crate) fn retry_after(until: Timestamp, now: Timestamp) -> u64 {
     let secs = until.duration_since(now).as_secs();
     u64::try_from(secs).unwrap_or(0).max(1)
 }
 
 impl Services {
-    /// Checks email and password and opens a session. Wrong email, wrong password and an
-    /// inactive account all answer the same 401, in the same time. Too many failures for
-    /// the account or the client address answer 429 until the lock-out ends.
+    /// Checks email and password and opens a session — or, when the account has a
+    /// second factor (or its role requires one), a short step that asks for it. Wrong
+    /// email, wrong password and an inactive account all answer the same 401, in the
+    /// same time. Too many failures for the account or the client address answer 429
+    /// until the lock-out ends.
     #[tracing::instrument(skip_all)]
     pub async fn login(
         &self,
@@ -80,7 +123,7 @@ impl Services {
         email: &str,
         password: &str,
         kind: SessionKind,
-    ) -> ServiceResult<LoginSuccess> {
+    ) -> ServiceResult<LoginOutcome> {
         let mut v = Validation::new();
         if email.trim().is_empty() {
             v.add("email", "required", "Enter your email address.");
@@ -93,28 +136,25 @@ impl Services {
         let limits = self.settings().login_limits;
         let attempted = email.trim().to_lowercase().chars().take(254).collect::<String>();
         let account_key = format!("account:{attempted}");
-        let ip_key = format!("ip:{}", ctx.client_ip.as_deref().unwrap_or("unknown"));
-        if let Some(until) = throttle::locked_until(self.db(), [&account_key, &ip_key], now).await? {
-            tracing::warn!(%ip_key, "login refused: locked out");
-            return Err(ServiceError::RateLimited { retry_after_secs: retry_after(until, now) });
-        }
+        let ip_key = ip_throttle_key(ctx);
+        self.refuse_if_locked([&account_key, &ip_key], now).await?;
 
         let row = match Email::parse(email) {
             Ok(e) => users::by_email(self.db(), e.as_str()).await?,
             Err(_) => None,
         };
         let matches = self.passwords().verify(password, row.as_ref().map(|r| r.password_hash.as_str())).await?;
+        let policy = self.second_factor_policy_in_force().await?;
         let mut tx = self.db().begin().await?;
         let row = match row {
             Some(r) if matches && r.active => r,
             other => {
-                let floor = now.saturating_sub(limits.window).unwrap_or(now);
-                for (key, limit) in [(&account_key, limits.account_failures), (&ip_key, limits.ip_failures)] {
-                    let failures = throttle::record_failure(&mut tx, key, now, floor).await?;
-                    if let Some(until) = lockout_after(failures, limit, now, limits.lockout) {
-                        throttle::lock(&mut tx, key, until).await?;
-                    }
-                }
+                self.count_failure(
+                    &mut tx,
+                    [(&account_key, limits.account_failures), (&ip_key, limits.ip_failures)],
+                    now,
+                )
+                .await?;
                 let reason = match &other {
                     None => "unknown email",
                     Some(r) if !r.active => "account inactive",
@@ -133,11 +173,86 @@ impl Services {
         };
         let user = User::from_row(row)?;
         throttle::clear(&mut tx, &account_key).await?;
+        let has_factor = two_factor::of_user_tx(&mut tx, user.id).await?.is_some_and(|f| f.confirmed_at.is_some());
+        let purpose = if has_factor {
+            Some("verify")
+        } else if policy.requires(user.roles) {
+            Some("enrol")
+        } else {
+            None
+        };
+        if let Some(purpose) = purpose {
+            let token = random_token("pxc_");
+            let expires_at = now.saturating_add(CHALLENGE_TTL).unwrap_or(now);
+            let challenge = challenges::NewChallenge {
+                id: uuid::Uuid::now_v7(),
+                token_hash: token_hash(&token),
+                user_id: user.id,
+                purpose,
+                session_kind: kind.as_str(),
+                created_at: now,
+                expires_at,
+            };
+            challenges::insert(&mut tx, &challenge).await?;
+            let summary = if has_factor {
+                "password correct; second factor asked"
+            } else {
+                "password correct; two-factor set-up required by the account's role"
+            };
+            tx.audit(self.audit_entry(
+                &Actor::anonymous(&user.email, ctx.clone()),
+                "auth.second_factor_asked",
+                "user",
+                Some(user.id.to_string()),
+                summary,
+            ));
+            tx.commit().await?;
+            return Ok(LoginOutcome::SecondFactor(PendingLogin { token, enrol: !has_factor, expires_at }));
+        }
+        let success = self.open_session(&mut tx, user, kind, ctx, "").await?;
+        tx.commit().await?;
+        Ok(LoginOutcome::Session(success))
+    }
+
+    /// 429 while any of `keys` is locked out.
+    pub(crate) async fn refuse_if_locked(&self, keys: [&str; 2], now: Timestamp) -> ServiceResult<()> {
+        if let Some(until) = throttle::locked_until(self.db(), keys, now).await? {
+            tracing::warn!(key = keys[0], "refused: locked out");
+            return Err(ServiceError::RateLimited { retry_after_secs: retry_after(until, now) });
+        }
+        Ok(())
+    }
+
+    /// Counts one failed attempt against each key, locking a key out once it reaches
+    /// its limit within the window.
+    pub(crate) async fn count_failure(&self, tx: &mut Tx, keys: [(&str, i64); 2], now: Timestamp) -> ServiceResult<()> {
+        let limits = self.settings().login_limits;
+        let floor = now.saturating_sub(limits.window).unwrap_or(now);
+        for (key, limit) in keys {
+            let failures = throttle::record_failure(tx, key, now, floor).await?;
+            if let Some(until) = lockout_after(failures, limit, now, limits.lockout) {
+                throttle::lock(tx, key, until).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Opens a session for `user` inside `tx` (audited; `how` is added to the audit
+    /// summary, e.g. "with an authenticator code").
+    pub(crate) async fn open_session(
+        &self,
+        tx: &mut Tx,
+        user: User,
+        kind: SessionKind,
+        ctx: &RequestContext,
+        how: &str,
+    ) -> ServiceResult<LoginSuccess> {
+        let now = self.now();
         let token = new_token();
         let session_id = SessionId::new();
         let expires_at = self.session_expiry(now, now);
         sessions::insert(
-            &mut tx,
+            tx,
             &sessions::NewSession {
                 id: session_id,
                 token_hash: token_hash(&token),
@@ -150,7 +265,7 @@ impl Services {
             },
         )
         .await?;
-        users::touch_login(&mut tx, user.id, now).await?;
+        users::touch_login(tx, user.id, now).await?;
         let actor = Actor {
             user_id: Some(user.id),
             label: user.email.clone(),
@@ -166,9 +281,8 @@ impl Services {
             "auth.login",
             "session",
             Some(session_id.to_string()),
-            format!("{} session opened", kind.as_str()),
+            format!("{} session opened{how}", kind.as_str()),
         ));
-        tx.commit().await?;
         Ok(LoginSuccess { token, session_id, expires_at, user })
     }
 

@@ -29,6 +29,7 @@ pub mod integrations;
 pub mod notifications;
 pub mod patients;
 pub mod scheduling;
+pub mod two_factor;
 pub mod users;
 
 pub use actor::{Actor, KeyActor, RequestContext};

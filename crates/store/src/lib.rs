@@ -27,6 +27,7 @@ pub mod messages;
 pub mod patients;
 pub mod sessions;
 pub mod throttle;
+pub mod two_factor;
 pub mod users;
 pub mod waitlist;
 

@@ -28,6 +28,7 @@ mod scheduling_api;
 mod schema;
 mod series_waitlist;
 mod slot_scope;
+mod two_factor;
 mod web;
 mod web_billing;
 mod web_billing_portal;

@@ -494,6 +494,7 @@ impl Services {
         let week_ago = now.saturating_sub(SignedDuration::from_hours(24 * 7)).unwrap_or(now);
         praxis_store::sessions::purge_ended(&mut tx, week_ago).await?;
         praxis_store::throttle::purge(&mut tx, week_ago).await?;
+        praxis_store::two_factor::challenges::purge(&mut tx, week_ago).await?;
         tx.commit().await?;
         self.sweep_overdue_invoices().await?;
         Ok(())

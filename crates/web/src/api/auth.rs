@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use jiff::Timestamp;
-use praxis_services::auth::SessionKind;
+use praxis_services::auth::{LoginOutcome, SessionKind};
 use praxis_services::users::User;
 use serde::{Deserialize, Serialize};
 use utoipa_axum::router::OpenApiRouter;
@@ -30,6 +30,11 @@ pub struct LoginBody {
     /// Password.
     #[serde(default)]
     pub password: String,
+    /// For an account with two-factor login: the 6-digit code from the authenticator
+    /// app, or one of its recovery codes. Without it such an account answers 401
+    /// `second_factor_required`.
+    #[serde(default)]
+    pub code: Option<String>,
 }
 
 /// A new session.
@@ -49,12 +54,17 @@ pub struct LoginResponse {
 /// Log in and receive a bearer token.
 ///
 /// Wrong email, wrong password and a deactivated account all answer 401 alike. After
-/// repeated failures for one account or from one address, 429 with `Retry-After`.
+/// repeated failures for one account or from one address, 429 with `Retry-After`. An
+/// account with two-factor login also needs `code` (401 `second_factor_required`
+/// without it, 422 when it is wrong or already used); an account whose role requires
+/// two-factor login but has none set up answers 403 `second_factor_setup_required`
+/// until it is set up by logging in on the web once.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginBody,
     responses(
         (status = 200, description = "Logged in", body = LoginResponse),
-        (status = 401, description = "Wrong credentials", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Missing fields", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Wrong credentials, or a second factor is needed", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Two-factor login must be set up first (on the web)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Missing fields, or a wrong or reused code", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many attempts", body = Problem, content_type = "application/problem+json"),
     ))]
 async fn login(
@@ -62,7 +72,28 @@ async fn login(
     Ctx(ctx): Ctx,
     ApiJson(body): ApiJson<LoginBody>,
 ) -> ApiResult<Json<LoginResponse>> {
-    let s = st.svc.login(&ctx, &body.email, &body.password, SessionKind::Api).await?;
+    let s = match st.svc.login(&ctx, &body.email, &body.password, SessionKind::Api).await? {
+        LoginOutcome::Session(s) => s,
+        LoginOutcome::SecondFactor(pending) if pending.enrol => {
+            return Err(Problem::new(
+                StatusCode::FORBIDDEN,
+                "second_factor_setup_required",
+                "Your role requires two-factor login, and it is not set up for this account yet. Log in once on \
+                 the web to set it up, then log in here with `code`.",
+            ));
+        }
+        LoginOutcome::SecondFactor(pending) => match body.code.as_deref().filter(|c| !c.trim().is_empty()) {
+            Some(code) => st.svc.complete_login(&ctx, &pending.token, code).await?,
+            None => {
+                return Err(Problem::new(
+                    StatusCode::UNAUTHORIZED,
+                    "second_factor_required",
+                    "This account uses two-factor login: send the 6-digit code from the authenticator app (or a \
+                     recovery code) as `code` with the email and password.",
+                ));
+            }
+        },
+    };
     Ok(Json(LoginResponse { token: s.token, token_type: "Bearer", expires_at: s.expires_at, user: s.user }))
 }
 

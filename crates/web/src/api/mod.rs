@@ -14,6 +14,7 @@ pub mod messages;
 pub mod patients;
 pub mod scheduling;
 pub mod system;
+pub mod two_factor;
 pub mod users;
 
 use crate::problem::Problem;
@@ -80,6 +81,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(billing::router())
         .merge(backups::router())
         .merge(integrations::router())
+        .merge(two_factor::router())
 }
 
 /// The OpenAPI document, with the answers every operation can give because of its shape.

@@ -1,4 +1,5 @@
-//! Administration pages: users and the audit log.
+//! Administration pages: users (with their two-factor login and which roles must use
+//! it) and the audit log.
 
 use super::{FormErrors, Layout, PageResult, Pager, fmt_time, query_string};
 use crate::csrf::CsrfToken;
@@ -13,8 +14,9 @@ use axum::routing::{get, post};
 use axum::{Extension, Router};
 use axum_extra::extract::Form;
 use jiff::civil::Date;
-use praxis_domain::{Role, UserId};
+use praxis_domain::{Role, Roles, UserId};
 use praxis_services::audit::AuditFilter;
+use praxis_services::two_factor::SecondFactorStatus;
 use praxis_services::users::{NewUser, PageRequest, User, UserChanges, UserFilter};
 use praxis_services::{Actor, ServiceError};
 use serde::Deserialize;
@@ -27,6 +29,8 @@ pub(super) fn router() -> Router<AppState> {
         .route("/admin/users/{id}/deactivate", post(deactivate))
         .route("/admin/users/{id}/activate", post(activate))
         .route("/admin/users/{id}/reset-password", post(reset_password))
+        .route("/admin/users/{id}/reset-two-factor", post(reset_two_factor))
+        .route("/admin/two-factor-policy", post(set_two_factor_policy))
         .route("/admin/audit", get(audit))
 }
 
@@ -57,6 +61,8 @@ struct UsersPage {
     role_options: Vec<(&'static str, &'static str)>,
     rows: Vec<UserRowView>,
     pager: Pager,
+    /// Each role, and whether it must log in with a second factor.
+    two_factor_options: Vec<(&'static str, &'static str, bool)>,
 }
 
 #[derive(Deserialize)]
@@ -100,11 +106,16 @@ async fn users(
         .collect();
     let role_text = role.map(|r| r.as_str()).unwrap_or("");
     let base = format!("/admin/users{}", query_string(&[("q", &q.q), ("role", role_text), ("active", &q.active)]));
+    let required = st.svc.second_factor_policy(&actor).await?.required;
     let mut layout = Layout::new(&actor, &csrf, "Users", "/admin/users").zone(&zone);
     if let Some(msg) = q.msg.as_deref() {
         layout = match msg {
             "deactivated" => layout.notice("ok", "The account was deactivated and its sessions ended."),
             "activated" => layout.notice("ok", "The account was activated."),
+            "two_factor_policy" => layout.notice(
+                "ok",
+                "Saved. Users of the chosen roles without two-factor login set it up at their next login.",
+            ),
             _ => layout,
         };
     }
@@ -116,6 +127,7 @@ async fn users(
         role_options: role_options(),
         rows,
         pager: Pager { page: page.page, per_page: page.per_page, total: page.total, base },
+        two_factor_options: Role::ALL.iter().map(|r| (r.as_str(), r.label(), required.has(*r))).collect(),
     }
     .into_response())
 }
@@ -162,6 +174,9 @@ struct UserFormPage {
     temporary_password: Option<String>,
     created: String,
     last_login: String,
+    /// The account's second factor (on the page of an existing account).
+    two_factor: Option<SecondFactorStatus>,
+    two_factor_since: String,
 }
 
 fn form_page(st: &AppState, actor: &Actor, csrf: &CsrfToken, user: Option<User>, form: UserForm) -> UserFormPage {
@@ -185,7 +200,25 @@ fn form_page(st: &AppState, actor: &Actor, csrf: &CsrfToken, user: Option<User>,
         temporary_password: None,
         created,
         last_login,
+        two_factor: None,
+        two_factor_since: String::new(),
     }
+}
+
+/// The page of an existing account, with its two-factor status.
+async fn account_page(
+    st: &AppState,
+    actor: &Actor,
+    csrf: &CsrfToken,
+    user: User,
+    form: UserForm,
+) -> Result<UserFormPage, ServiceError> {
+    let status = st.svc.second_factor_of(actor, user.id).await?;
+    let zone = st.svc.settings().display_zone.clone();
+    let mut page = form_page(st, actor, csrf, Some(user), form);
+    page.two_factor_since = status.since.map(|t| fmt_time(t, &zone)).unwrap_or_default();
+    page.two_factor = Some(status);
+    Ok(page)
 }
 
 async fn new_user(
@@ -238,7 +271,43 @@ async fn user_detail(
     let id = parse_id(&id)?;
     let user = st.svc.get_user(&actor, id).await?;
     let form = UserForm::from_user(&user);
-    Ok(form_page(&st, &actor, &csrf, Some(user), form).into_response())
+    Ok(account_page(&st, &actor, &csrf, user, form).await?.into_response())
+}
+
+async fn reset_two_factor(
+    State(st): State<AppState>,
+    Extension(csrf): Extension<CsrfToken>,
+    PageActor(actor): PageActor,
+    Path(id): Path<String>,
+) -> PageResult {
+    let id = parse_id(&id)?;
+    st.svc.reset_second_factor(&actor, id).await?;
+    let user = st.svc.get_user(&actor, id).await?;
+    let form = UserForm::from_user(&user);
+    let mut page = account_page(&st, &actor, &csrf, user, form).await?;
+    page.layout = page.layout.notice(
+        "ok",
+        "Two-factor login was reset and their sessions ended. If their role requires it, they set it up again at \
+         their next login.",
+    );
+    Ok(page.into_response())
+}
+
+#[derive(Deserialize)]
+struct PolicyForm {
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+async fn set_two_factor_policy(
+    State(st): State<AppState>,
+    PageActor(actor): PageActor,
+    Form(f): Form<PolicyForm>,
+) -> PageResult {
+    // Only the four known role names can be ticked; anything else is ignored.
+    let roles: Vec<Role> = f.roles.iter().filter_map(|r| r.parse().ok()).collect();
+    st.svc.set_second_factor_policy(&actor, Roles::of(&roles)).await?;
+    Ok(Redirect::to("/admin/users?msg=two_factor_policy").into_response())
 }
 
 fn parse_id(s: &str) -> Result<UserId, super::PageError> {

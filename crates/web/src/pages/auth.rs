@@ -9,13 +9,13 @@ use askama_web::WebTemplate;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::response::{IntoResponse, Redirect};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use praxis_services::ServiceError;
-use praxis_services::auth::SessionKind;
+use praxis_services::auth::{LoginOutcome, SessionKind};
 use serde::Deserialize;
 
 pub(super) fn router() -> Router<AppState> {
@@ -39,7 +39,7 @@ struct LoginQuery {
 }
 
 /// Only local paths are followed after login (no open redirects).
-fn safe_next(next: Option<&str>) -> String {
+pub(super) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && !n.starts_with("/login") => {
             n.to_string()
@@ -65,6 +65,9 @@ async fn login_page(
     layout = match q.msg.as_deref() {
         Some("logged_out") => layout.notice("ok", "You have logged out."),
         Some("password_changed") => layout.notice("ok", "Password changed. Please log in again."),
+        Some("login_expired") => {
+            layout.notice("error", "That login took too long or was already finished. Please log in again.")
+        }
         _ => layout,
     };
     Ok(LoginPage { layout, email: String::new(), next, error: None, errors: FormErrors::default() }.into_response())
@@ -88,15 +91,7 @@ async fn login(
 ) -> PageResult {
     let next = safe_next(f.next.as_deref());
     match st.svc.login(&ctx, &f.email, &f.password, SessionKind::Browser).await {
-        Ok(s) => {
-            let cookie = Cookie::build((SESSION_COOKIE, s.token))
-                .path("/")
-                .http_only(true)
-                .same_site(SameSite::Lax)
-                .secure(st.config.secure_cookies)
-                .build();
-            Ok((jar.add(cookie), Redirect::to(&next)).into_response())
-        }
+        Ok(outcome) => Ok(after_password(&st, jar, outcome, &next)),
         Err(e) => {
             let (status, error, errors) = match e {
                 ServiceError::Validation(v) => (StatusCode::UNPROCESSABLE_ENTITY, None, FormErrors(v)),
@@ -123,6 +118,39 @@ async fn login(
                 errors,
             };
             Ok((status, page).into_response())
+        }
+    }
+}
+
+/// The cookie that carries a session.
+pub(super) fn session_cookie(st: &AppState, token: String) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, token))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(st.config.secure_cookies)
+        .build()
+}
+
+/// The cookie that carries a login waiting for its second factor: only sent to the
+/// login pages; what it holds stops working after ten minutes.
+pub(super) const PENDING_COOKIE: &str = "praxis_login";
+
+/// Where a correct password leads: logged in (to `next`), or on to the second factor —
+/// the code page, or the set-up page when the account's role requires one it lacks.
+pub(super) fn after_password(st: &AppState, jar: CookieJar, outcome: LoginOutcome, next: &str) -> Response {
+    match outcome {
+        LoginOutcome::Session(s) => (jar.add(session_cookie(st, s.token)), Redirect::to(next)).into_response(),
+        LoginOutcome::SecondFactor(p) => {
+            let cookie = Cookie::build((PENDING_COOKIE, p.token))
+                .path("/login")
+                .http_only(true)
+                .same_site(SameSite::Lax)
+                .secure(st.config.secure_cookies)
+                .build();
+            let page = if p.enrol { "/login/setup" } else { "/login/code" };
+            let to = format!("{page}?next={}", form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>());
+            (jar.add(cookie), Redirect::to(&to)).into_response()
         }
     }
 }

@@ -19,6 +19,7 @@ mod portal;
 mod portal_forms;
 mod profile;
 mod setup;
+mod two_factor;
 
 use crate::csrf::CsrfToken;
 use crate::state::AppState;
@@ -42,6 +43,7 @@ pub fn router() -> Router<AppState> {
         .merge(auth::router())
         .merge(home::router())
         .merge(profile::router())
+        .merge(two_factor::router())
         .merge(admin::router())
         .merge(backups::router())
         .merge(integrations::router())

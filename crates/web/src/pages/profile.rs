@@ -1,4 +1,5 @@
-//! The profile page: your account and a password change.
+//! The profile page: your account, a password change, and your two-factor login
+//! (whose forms are handled in `two_factor/profile.rs`).
 
 use super::{FormErrors, Layout, PageResult, fmt_time};
 use crate::csrf::CsrfToken;
@@ -11,6 +12,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
+use praxis_services::two_factor::SecondFactorStatus;
 use praxis_services::users::User;
 use praxis_services::{Actor, ServiceError};
 use serde::Deserialize;
@@ -21,9 +23,11 @@ pub(super) fn router() -> Router<AppState> {
 
 #[derive(Template, WebTemplate)]
 #[template(path = "profile.html")]
-struct ProfilePage {
-    layout: Layout,
+pub(in crate::pages) struct ProfilePage {
+    pub(in crate::pages) layout: Layout,
     user: User,
+    two_factor: SecondFactorStatus,
+    two_factor_since: String,
     roles: String,
     last_login: String,
     errors: FormErrors,
@@ -34,7 +38,8 @@ struct ProfileQuery {
     msg: Option<String>,
 }
 
-async fn render(
+/// The profile page, with `errors` on its forms.
+pub(in crate::pages) async fn render(
     st: &AppState,
     actor: &Actor,
     csrf: &CsrfToken,
@@ -44,9 +49,13 @@ async fn render(
     let zone = &st.svc.settings().display_zone;
     let roles = user.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
     let last_login = user.last_login_at.map(|t| fmt_time(t, zone)).unwrap_or_else(|| "never".into());
+    let two_factor = st.svc.my_second_factor(actor).await?;
+    let two_factor_since = two_factor.since.map(|t| fmt_time(t, zone)).unwrap_or_default();
     Ok(ProfilePage {
         layout: Layout::new(actor, csrf, "Profile", "/profile").zone(zone),
         user,
+        two_factor,
+        two_factor_since,
         roles,
         last_login,
         errors,
@@ -60,8 +69,14 @@ async fn profile(
     Query(q): Query<ProfileQuery>,
 ) -> PageResult {
     let mut page = render(&st, &actor, &csrf, FormErrors::default()).await?;
-    if q.msg.as_deref() == Some("password_changed") {
-        page.layout = page.layout.notice("ok", "Your password was changed. Other sessions were logged out.");
+    let notice = match q.msg.as_deref() {
+        Some("password_changed") => Some("Your password was changed. Other sessions were logged out."),
+        Some("two_factor_saved") => Some("Two-factor login is on. Keep your recovery codes safe."),
+        Some("two_factor_off") => Some("Two-factor login is off. Logging in now needs only your password."),
+        _ => None,
+    };
+    if let Some(text) = notice {
+        page.layout = page.layout.notice("ok", text);
     }
     Ok(page.into_response())
 }

@@ -4,7 +4,7 @@
 mod start;
 
 use super::{FormErrors, Layout, PageError, PageResult};
-use crate::csrf::{CsrfToken, SESSION_COOKIE};
+use crate::csrf::CsrfToken;
 use crate::extract::{Ctx, PageActor};
 use crate::state::AppState;
 use askama::Template;
@@ -14,7 +14,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Router};
-use axum_extra::extract::cookie::{Cookie, SameSite};
 use axum_extra::extract::{CookieJar, Form};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -123,14 +122,8 @@ async fn register(
     };
     match outcome {
         Ok(_) => {
-            let s = st.svc.login(&ctx, &f.email, &f.password, SessionKind::Browser).await?;
-            let cookie = Cookie::build((SESSION_COOKIE, s.token))
-                .path("/")
-                .http_only(true)
-                .same_site(SameSite::Lax)
-                .secure(st.config.secure_cookies)
-                .build();
-            Ok((jar.add(cookie), Redirect::to("/book?msg=welcome")).into_response())
+            let outcome = st.svc.login(&ctx, &f.email, &f.password, SessionKind::Browser).await?;
+            Ok(super::auth::after_password(&st, jar, outcome, "/book?msg=welcome"))
         }
         Err(ServiceError::Validation(errors)) | Err(ServiceError::Conflict { fields: errors, .. }) => {
             let page = RegisterPage {
