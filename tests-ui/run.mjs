@@ -7,6 +7,7 @@
 
 import { chromium } from "playwright-core";
 import { rmSync } from "node:fs";
+import { createHmac } from "node:crypto";
 import assert from "node:assert/strict";
 import { CHROMIUM, startServer, login, shot } from "./lib.mjs";
 import { sweepScenarios } from "./sweep.mjs";
@@ -360,6 +361,82 @@ scenario("an administrator connects another system with an API key and a webhook
   assert.equal(await page.getByLabel("Send events to this endpoint").isChecked(), false);
   await shot(page, "25-integrations-webhook");
   await page.close();
+});
+
+/// The code an authenticator app shows for `key` (base32, as the set-up page shows it),
+/// `stepsAhead` 30-second steps from now: RFC 6238 with HMAC-SHA1 and 6 digits.
+function totp(key, stepsAhead = 0) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const c of key.replace(/[\s=-]/g, "").toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, "0");
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30) + stepsAhead));
+  const mac = createHmac("sha1", Buffer.from(bytes)).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0x0f;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1000000).padStart(6, "0");
+}
+
+scenario("a provider turns on two-factor login and an administrator resets it after a lost phone", async ({ browser, base }) => {
+  const who = ["dr.okafor@demo.praxis.test", "demo-provider-pass"];
+  const page = await browser.newPage();
+  await login(page, base, who);
+  await page.goto(`${base}/profile`);
+  await page.getByRole("link", { name: "Set up two-factor login" }).click();
+  await page.waitForURL(/\/profile\/two-factor$/);
+  assert.ok(await page.locator(".qr-code svg").isVisible(), "the QR code is drawn on the page");
+  await page.getByText("Cannot scan? Type the key instead").click();
+  const key = await page.locator("#secret-key").textContent();
+  assert.match(key, /^[A-Z2-7]{4}( [A-Z2-7]{4}){7}$/);
+  await shot(page, "26-two-factor-setup");
+  // A wrong code is refused beside the field; the app's code turns it on.
+  await page.getByLabel("Code from the app").fill("000000");
+  await page.getByRole("button", { name: "Turn on two-factor login" }).click();
+  assert.match(await page.textContent("body"), /not correct/);
+  await page.getByLabel("Code from the app").fill(totp(key));
+  await page.getByRole("button", { name: "Turn on two-factor login" }).click();
+  await page.getByRole("heading", { name: "Your recovery codes" }).waitFor();
+  assert.equal(await page.locator(".recovery-codes li").count(), 10);
+  const recovery = (await page.locator(".recovery-codes li").first().textContent()).trim();
+  await shot(page, "27-two-factor-recovery-codes");
+  await page.getByRole("link", { name: /I have saved them/ }).click();
+  assert.match(await page.textContent("body"), /Two-factor login is on/);
+
+  // Logging in now asks for the code after the password; a recovery code works too.
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.getByLabel("Email").fill(who[0]);
+  await page.getByLabel("Password").fill(who[1]);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(/\/login\/code/);
+  await page.getByLabel("Code").fill("123456");
+  await page.getByRole("button", { name: "Log in" }).click();
+  assert.match(await page.textContent("body"), /not correct/);
+  await page.getByLabel("Code").fill(totp(key, 1));
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith("/login"));
+  await page.getByRole("button", { name: "Log out" }).click();
+  await page.getByLabel("Email").fill(who[0]);
+  await page.getByLabel("Password").fill(who[1]);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL(/\/login\/code/);
+  await page.getByLabel("Code").fill(recovery.toLowerCase());
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL((u) => !u.pathname.startsWith("/login"));
+  await page.close();
+
+  // The phone is lost: an administrator resets it, and the password alone logs in again.
+  const admin = await browser.newPage();
+  await login(admin, base, "admin");
+  await admin.goto(`${base}/admin/users?q=okafor`);
+  await admin.getByRole("link", { name: "Dr James Okafor" }).click();
+  assert.match(await admin.textContent("body"), /Two-factor login\s*On/);
+  await admin.getByRole("button", { name: /Reset two-factor login/ }).click();
+  assert.match(await admin.textContent("body"), /Two-factor login was reset/);
+  await admin.close();
+  const again = await browser.newPage();
+  await login(again, base, who);
+  await again.close();
 });
 
 sweepScenarios(scenario);
