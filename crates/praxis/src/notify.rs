@@ -105,6 +105,11 @@ pub fn apply_settings(n: &NotifyArgs, s: &mut Settings) -> Result<()> {
     }
     s.retry_base = SignedDuration::from_secs_f64(n.retry_base_seconds);
     s.retry_cap = SignedDuration::from_secs_f64(n.retry_cap_seconds);
+    // The SMS provider signs its inbound webhook (patients' C/X replies) with the same
+    // auth token Praxis sends with.
+    if n.sms_transport == SmsTransport::Twilio {
+        s.sms_reply_secret = n.sms_auth_token.as_ref().map(|t| secrecy::ExposeSecret::expose_secret(t).to_string());
+    }
     Ok(())
 }
 

@@ -83,6 +83,9 @@ pub struct Settings {
     /// Attempts before a webhook delivery is given up (default 12: about a day with the
     /// default back-off).
     pub webhook_max_attempts: i64,
+    /// The SMS provider's auth token, which signs its inbound webhook (patients replying
+    /// `C` or `X` to a reminder); none: SMS replies are not accepted.
+    pub sms_reply_secret: Option<String>,
 }
 
 impl Default for Settings {
@@ -108,6 +111,7 @@ impl Default for Settings {
             backup_dir: None,
             webhook_timeout: SignedDuration::from_secs(10),
             webhook_max_attempts: 12,
+            sms_reply_secret: None,
         }
     }
 }

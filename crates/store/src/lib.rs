@@ -25,6 +25,7 @@ pub mod integrations;
 pub mod jobs;
 pub mod messages;
 pub mod patients;
+pub mod replies;
 pub mod sessions;
 pub mod throttle;
 pub mod two_factor;

@@ -24,6 +24,7 @@ mod permissions;
 mod privacy;
 mod privacy_documents_forms;
 mod races;
+mod replies;
 mod scheduling_api;
 mod schema;
 mod series_waitlist;

@@ -275,7 +275,8 @@ fn api_table() -> Vec<(&'static str, &'static str, serde_json::Value, &'static [
 }
 
 /// Routes anyone may call, logged in or not.
-const PUBLIC_API: &[(&str, &str)] = &[("POST", "/api/v1/auth/login"), ("POST", "/webhooks/stripe")];
+const PUBLIC_API: &[(&str, &str)] =
+    &[("POST", "/api/v1/auth/login"), ("POST", "/webhooks/stripe"), ("POST", "/webhooks/sms")];
 
 /// (method, path, form fields, roles allowed) for the web pages.
 type PageRow = (&'static str, &'static str, Vec<(&'static str, &'static str)>, &'static [Role]);

@@ -11,6 +11,8 @@
 //!   staff see every message with its status and can retry or cancel it.
 
 pub mod queue;
+pub mod replies;
+pub mod reply_link;
 pub mod templates;
 pub mod transport;
 

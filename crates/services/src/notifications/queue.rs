@@ -250,6 +250,12 @@ impl Services {
             }
             None => (String::new(), msg.recipient.clone(), String::new()),
         };
+        let reply_url = match (template, &appointment, msg.patient_id) {
+            (Template::Reminder, Some(a), Some(p)) => {
+                Some(self.reply_url(praxis_domain::AppointmentId(a.id), praxis_domain::PatientId(p), a.start)?)
+            }
+            _ => None,
+        };
         let rendered = match render_message(&RenderInput {
             template,
             given_name: &given_name,
@@ -257,6 +263,7 @@ impl Services {
             invoice: invoice.as_ref(),
             data: &data,
             base_url: &self.settings().public_base_url,
+            reply_url: reply_url.as_deref(),
             now,
         }) {
             Ok(r) => r,

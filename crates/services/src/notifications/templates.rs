@@ -206,6 +206,8 @@ pub struct RenderInput<'a> {
     pub data: &'a MessageData,
     /// Public address (`https://clinic.example`), for links.
     pub base_url: &'a str,
+    /// Reminders: the link that confirms or cancels without logging in.
+    pub reply_url: Option<&'a str>,
     /// Now (the `.ics` `DTSTAMP`).
     pub now: Timestamp,
 }
@@ -429,15 +431,24 @@ pub fn render_message(input: &RenderInput<'_>) -> Result<Rendered, RenderError> 
             let lead = lead_label(input.data.lead_minutes.unwrap_or(24 * 60));
             b.para(&format!("A reminder of your appointment at {} {lead}.", a.clinic_name));
             facts(&mut b);
-            b.link("If you cannot come, please cancel or change it here", &manage);
-            (
-                format!("Reminder: {} on {when}", a.service_name),
-                format!(
-                    "{}: reminder, {} with {} {when_short}. Can't come? {manage}",
-                    a.clinic_name, a.service_name, a.provider_name
-                ),
-                None,
-            )
+            let sms = match input.reply_url {
+                Some(reply) => {
+                    b.link("Confirm that you will come, or cancel — no login needed", reply);
+                    b.link("To change the time, see your appointment here", &manage);
+                    format!(
+                        "{}: reminder, {} with {} {when_short}. Reply C to confirm or X to cancel, or: {reply}",
+                        a.clinic_name, a.service_name, a.provider_name
+                    )
+                }
+                None => {
+                    b.link("If you cannot come, please cancel or change it here", &manage);
+                    format!(
+                        "{}: reminder, {} with {} {when_short}. Can't come? {manage}",
+                        a.clinic_name, a.service_name, a.provider_name
+                    )
+                }
+            };
+            (format!("Reminder: {} on {when}", a.service_name), sms, None)
         }
         Template::Cancellation => {
             let why = a.cancel_reason.clone().filter(|r| !r.trim().is_empty());
@@ -626,6 +637,7 @@ mod tests {
             invoice: None,
             data: &data,
             base_url: "https://clinic.example/",
+            reply_url: None,
             now: a.updated_at,
         })
         .unwrap();
@@ -648,6 +660,7 @@ mod tests {
             invoice: None,
             data: &data,
             base_url: "http://x",
+            reply_url: None,
             now: a.updated_at,
         })
         .unwrap_err();

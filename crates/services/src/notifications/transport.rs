@@ -443,3 +443,23 @@ impl Transports {
         Transports { mailer: Arc::new(LogMailer), sms: Arc::new(LogSms) }
     }
 }
+
+/// The signature a Twilio-compatible provider sends with its webhooks
+/// (`X-Twilio-Signature`): base64 of HMAC-SHA1, keyed with the account's auth token, over
+/// the full address it called followed by every form field's name and value, sorted by
+/// name.
+pub fn twilio_signature(auth_token: &str, url: &str, fields: &[(String, String)]) -> String {
+    use base64::Engine;
+    use hmac::{KeyInit, Mac};
+    type HmacSha1 = hmac::Hmac<sha1::Sha1>;
+    let mut sorted: Vec<&(String, String)> = fields.iter().collect();
+    sorted.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+    let mut mac = HmacSha1::new_from_slice(auth_token.as_bytes())
+        .unwrap_or_else(|_| <HmacSha1 as KeyInit>::new(&Default::default()));
+    mac.update(url.as_bytes());
+    for (k, v) in sorted {
+        mac.update(k.as_bytes());
+        mac.update(v.as_bytes());
+    }
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}

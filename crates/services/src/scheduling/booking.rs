@@ -76,6 +76,20 @@ pub struct CancelRequest {
     pub scope: ChangeScope,
 }
 
+/// Who cancels, and how their cancellation is treated.
+pub(crate) struct CancelBy<'a> {
+    /// Recorded as the one who cancelled.
+    pub actor: &'a Actor,
+    /// How far their permission reaches.
+    pub scope: Scope,
+    /// Why (kept with the appointment and in the audit log).
+    pub reason: &'a str,
+    /// A patient cancelling their own place: in a group session they only leave it.
+    pub me: Option<PatientId>,
+    /// The patient themselves (not staff): an appointment that started cannot be cancelled.
+    pub patient_only: bool,
+}
+
 /// A move.
 #[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct RescheduleRequest {
@@ -655,24 +669,44 @@ impl Services {
         }
         v.finish()?;
         let reason = if reason.is_empty() { "Cancelled by the patient".to_string() } else { reason };
-        let me = if patient_only { self.my_patient(actor).await? } else { None };
+        let me = if patient_only { self.my_patient(actor).await?.map(|p| p.id) } else { None };
         let now = self.now();
         let mut tx = self.db().begin().await?;
-        let row =
-            appointments::get_for_update(&mut tx, id).await?.ok_or(ServiceError::NotFound { what: "Appointment" })?;
-        let parts = appointments::participants_tx(&mut tx, id).await?;
-        self.check_scope(actor, scope, &row, &parts).await?;
-        let targets = self.series_targets(&mut tx, &row, req.scope).await?;
+        let how = CancelBy { actor, scope, reason: &reason, me, patient_only };
+        let done = self.cancel_in(&mut tx, &how, id, req.scope, now).await?;
+        tx.commit().await?;
+        self.process_releases().await?;
+        let mut out = Vec::new();
+        for d in done {
+            out.push(self.load_appointment(d).await?);
+        }
+        Ok(out)
+    }
+
+    /// The cancellation itself, inside `tx`: shared by the API and pages and by a
+    /// patient's answer to a reminder. Returns the appointments it cancelled (or left).
+    pub(crate) async fn cancel_in(
+        &self,
+        tx: &mut Tx,
+        how: &CancelBy<'_>,
+        id: AppointmentId,
+        series: ChangeScope,
+        now: Timestamp,
+    ) -> ServiceResult<Vec<AppointmentId>> {
+        let row = appointments::get_for_update(tx, id).await?.ok_or(ServiceError::NotFound { what: "Appointment" })?;
+        let parts = appointments::participants_tx(tx, id).await?;
+        self.check_scope(how.actor, how.scope, &row, &parts).await?;
+        let targets = self.series_targets(tx, &row, series).await?;
         let mut done = Vec::new();
         let mut cancelled_notices = Vec::new();
         for target in targets {
             let tid = AppointmentId(target.id);
             let status: AppointmentStatus =
                 target.status.parse().map_err(|e| ServiceError::Internal(format!("{e}")))?;
-            if req.scope != ChangeScope::This && (status.is_final() || target.starts_at.0 <= now) {
+            if series != ChangeScope::This && (status.is_final() || target.starts_at.0 <= now) {
                 continue; // past or already finished occurrences of a series stay as they are
             }
-            if patient_only && target.starts_at.0 <= now {
+            if how.patient_only && target.starts_at.0 <= now {
                 return Err(ServiceError::conflict(
                     "already_started",
                     "This appointment has already started; please call the clinic.",
@@ -680,27 +714,27 @@ impl Services {
             }
             let late =
                 is_late_cancellation(target.starts_at.0, now, jiff::SignedDuration::from_mins(target.late_cancel_min));
-            let booked = appointments::participants_tx(&mut tx, tid).await?;
+            let booked = appointments::participants_tx(tx, tid).await?;
             let booked_count = booked.iter().filter(|p| p.status == "booked").count();
-            if let Some(me) = me.as_ref().filter(|_| target.capacity > 1 && booked_count > 1) {
+            if let Some(me) = how.me.filter(|_| target.capacity > 1 && booked_count > 1) {
                 // A patient leaves a group session; the session goes on.
-                if !appointments::cancel_participant(&mut tx, tid, me.id, now).await? {
+                if !appointments::cancel_participant(tx, tid, me, now).await? {
                     return Err(ServiceError::NotFound { what: "Appointment" });
                 }
-                let mut c = change(tid, now, actor, "participant_cancelled");
-                c.note = reason.clone();
-                appointments::insert_change(&mut tx, &c).await?;
+                let mut c = change(tid, now, how.actor, "participant_cancelled");
+                c.note = how.reason.to_string();
+                appointments::insert_change(tx, &c).await?;
                 let appt = crate::notifications::Appt::of_row(&target);
-                self.notify(&mut tx, crate::notifications::Event::Cancelled, &[appt], Some(&[me.id.0]), now).await?;
+                self.notify(tx, crate::notifications::Event::Cancelled, &[appt], Some(&[me.0]), now).await?;
                 let event = if late { BillingEvent::LateCancelled } else { BillingEvent::Cancelled };
-                self.enqueue_billing_event(&mut tx, tid, ServiceId(target.service_id), event, Some(me.id), now).await?;
-                self.emit_appointment_event(&mut tx, WebhookEvent::AppointmentChanged, tid, now).await?;
+                self.enqueue_billing_event(tx, tid, ServiceId(target.service_id), event, Some(me), now).await?;
+                self.emit_appointment_event(tx, WebhookEvent::AppointmentChanged, tid, now).await?;
                 tx.audit(self.audit_entry(
-                    actor,
+                    how.actor,
                     "appointment.leave",
                     "appointment",
                     Some(tid.to_string()),
-                    format!("patient {} left {}{}", me.id, target.number, if late { " (late)" } else { "" }),
+                    format!("patient {} left {}{}", me, target.number, if late { " (late)" } else { "" }),
                 ));
                 done.push(tid);
                 continue;
@@ -710,20 +744,20 @@ impl Services {
             if status != AppointmentStatus::Held {
                 cancelled_notices.push(crate::notifications::Appt::of_row(&target));
             }
-            appointments::cancel(&mut tx, tid, actor.user_id, &reason, late, now).await?;
+            appointments::cancel(tx, tid, how.actor.user_id, how.reason, late, now).await?;
             if status != AppointmentStatus::Held {
                 let event = if late { BillingEvent::LateCancelled } else { BillingEvent::Cancelled };
-                self.enqueue_billing_event(&mut tx, tid, ServiceId(target.service_id), event, None, now).await?;
-                self.emit_appointment_event(&mut tx, WebhookEvent::AppointmentCancelled, tid, now).await?;
+                self.enqueue_billing_event(tx, tid, ServiceId(target.service_id), event, None, now).await?;
+                self.emit_appointment_event(tx, WebhookEvent::AppointmentCancelled, tid, now).await?;
             }
-            let mut c = change(tid, now, actor, "status");
+            let mut c = change(tid, now, how.actor, "status");
             c.from_status = Some(status.as_str().into());
             c.to_status = Some("cancelled".into());
-            c.note = reason.clone();
-            appointments::insert_change(&mut tx, &c).await?;
+            c.note = how.reason.to_string();
+            appointments::insert_change(tx, &c).await?;
             if status.occupies_time() && status != AppointmentStatus::Held {
                 waitlist::insert_release(
-                    &mut tx,
+                    tx,
                     ProviderId(target.provider_id),
                     ClinicId(target.clinic_id),
                     ServiceId(target.service_id),
@@ -733,11 +767,11 @@ impl Services {
                 .await?;
             }
             tx.audit(self.audit_entry(
-                actor,
+                how.actor,
                 "appointment.cancel",
                 "appointment",
                 Some(tid.to_string()),
-                format!("{} cancelled{}: {reason}", target.number, if late { " late" } else { "" }),
+                format!("{} cancelled{}: {}", target.number, if late { " late" } else { "" }, how.reason),
             ));
             done.push(tid);
         }
@@ -747,22 +781,15 @@ impl Services {
         // One cancellation per patient (listing the other appointments of a series); every
         // waiting reminder of each cancelled appointment is cancelled in this transaction.
         if !cancelled_notices.is_empty() {
-            let patients = praxis_store::messages::booked_patients_tx(&mut tx, cancelled_notices[0].id).await?;
+            let patients = praxis_store::messages::booked_patients_tx(tx, cancelled_notices[0].id).await?;
             let patients = if patients.is_empty() {
                 parts.iter().filter(|p| p.status == "booked").map(|p| p.patient_id).collect()
             } else {
                 patients
             };
-            self.notify(&mut tx, crate::notifications::Event::Cancelled, &cancelled_notices, Some(&patients), now)
-                .await?;
+            self.notify(tx, crate::notifications::Event::Cancelled, &cancelled_notices, Some(&patients), now).await?;
         }
-        tx.commit().await?;
-        self.process_releases().await?;
-        let mut out = Vec::new();
-        for d in done {
-            out.push(self.load_appointment(d).await?);
-        }
-        Ok(out)
+        Ok(done)
     }
 
     /// Moves an appointment (or a series from it, each occurrence shifted the same way in

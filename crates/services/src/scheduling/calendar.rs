@@ -325,6 +325,7 @@ pub fn describe_change(c: &AppointmentChange, zone: &TimeZone, providers: &HashM
             s
         }
         "participant_added" => "A patient joined".into(),
+        "patient_confirmed" => "The patient confirmed they will come (answering the reminder)".into(),
         "participant_cancelled" => {
             if c.note.trim().is_empty() || c.note.starts_with("patient ") {
                 "A patient's place was cancelled".into()

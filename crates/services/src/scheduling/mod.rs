@@ -8,7 +8,7 @@
 //! constraint; SQLite's single serialised writer), and a race it catches is a friendly
 //! 409 like any other conflict.
 
-mod booking;
+pub(crate) mod booking;
 mod calendar;
 mod feed;
 mod series;

@@ -13,6 +13,7 @@ pub mod integrations;
 pub mod messages;
 pub mod patients;
 pub mod scheduling;
+pub mod sms;
 pub mod system;
 pub mod two_factor;
 pub mod users;
@@ -82,6 +83,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(backups::router())
         .merge(integrations::router())
         .merge(two_factor::router())
+        .merge(sms::router())
 }
 
 /// The OpenAPI document, with the answers every operation can give because of its shape.

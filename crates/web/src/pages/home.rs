@@ -108,7 +108,11 @@ async fn home(
             text: "Who did what, when and from where — tamper-evident.",
         });
     }
-    cards.push(Card { title: "Your profile", href: "/profile", text: "Your account details, password and two-factor login." });
+    cards.push(Card {
+        title: "Your profile",
+        href: "/profile",
+        text: "Your account details, password and two-factor login.",
+    });
     let roles = actor.roles.iter().map(|r| r.label()).collect::<Vec<_>>().join(", ");
     let first = actor.name.split_whitespace().next().unwrap_or(&actor.name).to_string();
     let mut layout = Layout::new(&actor, &csrf, "Home", "/");

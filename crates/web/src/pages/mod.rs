@@ -18,6 +18,7 @@ pub(crate) mod patients;
 mod portal;
 mod portal_forms;
 mod profile;
+mod reply;
 mod setup;
 mod two_factor;
 
@@ -44,6 +45,7 @@ pub fn router() -> Router<AppState> {
         .merge(home::router())
         .merge(profile::router())
         .merge(two_factor::router())
+        .merge(reply::router())
         .merge(admin::router())
         .merge(backups::router())
         .merge(integrations::router())
