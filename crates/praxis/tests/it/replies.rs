@@ -318,3 +318,35 @@ async fn without_an_sms_provider_replies_are_not_accepted() {
         .unwrap();
     assert_eq!(res.status(), 404);
 }
+
+#[tokio::test]
+async fn a_video_appointment_carries_its_room_link_in_the_confirmation_and_reminder() {
+    let r = rig(24).await;
+    let video = r.app.video_service().await;
+    let (_, provider) = r.app.provider(&[r.f.clinic.id], &[video.id]).await;
+    r.app.weekdays(&provider, r.f.clinic.id, "09:00", "17:00").await;
+    let ana = r.patient("ana@example.com", "+61 412 345 678").await;
+    let ben = r.patient("ben@example.com", "+61 412 345 679").await;
+    let req = BookingRequest {
+        service_id: Some(video.id),
+        provider_id: Some(provider.id),
+        clinic_id: Some(r.f.clinic.id),
+        start: Some("2026-03-04T23:00:00Z".parse().unwrap()),
+        patient_id: Some(ana),
+        ..Default::default()
+    };
+    let booked = r.app.svc.book(&Actor::system("test"), req, None).await.unwrap().appointment;
+    let room = booked.video_url.clone().expect("a video room");
+    r.book(ben, "2026-03-04T23:00:00Z").await; // an in-person appointment for someone else
+    r.send_due("2026-03-03T23:05:00Z").await;
+    let mail = r.mail.sent.lock().unwrap().clone();
+    let to_ana: Vec<_> = mail.iter().filter(|e| e.to == "ana@example.com").collect();
+    for subject in ["Appointment booked", "Reminder"] {
+        let e = to_ana.iter().find(|e| e.subject.starts_with(subject)).unwrap_or_else(|| panic!("{subject}"));
+        assert!(e.text.contains(&room) && e.html.contains(&room), "{subject} carries the room link");
+    }
+    assert!(mail.iter().filter(|e| e.to != "ana@example.com").all(|e| !e.text.contains(&room)), "only to its patient");
+    let sms = r.sms.sent.lock().unwrap().clone();
+    assert!(sms.iter().filter(|s| s.to == "+61412345678").all(|s| s.body.contains(&room)), "{sms:?}");
+    assert!(sms.iter().filter(|s| s.to != "+61412345678").all(|s| !s.body.contains(&room)));
+}

@@ -385,7 +385,7 @@ pub fn render_message(input: &RenderInput<'_>) -> Result<Rendered, RenderError> 
     let when_short = short_time(a.start, &a.zone);
     let manage = format!("{base}/my/appointments/{}", a.id);
     let where_ = match &a.video_url {
-        Some(_) => "Video call (the link is in your appointment)".to_string(),
+        Some(url) => format!("Video call: {url}"),
         None if a.clinic_address.is_empty() => a.clinic_name.clone(),
         None => format!("{}\n{}", a.clinic_name, a.clinic_address),
     };
@@ -398,6 +398,14 @@ pub fn render_message(input: &RenderInput<'_>) -> Result<Rendered, RenderError> 
             ("Number", a.number.clone()),
         ])
     };
+    // The room link goes only in messages to the appointment's own patients (these are
+    // addressed to them), never in anything shared.
+    let video = |b: &mut Body| {
+        if let Some(url) = &a.video_url {
+            b.link("Join the video call at the appointment time", url);
+        }
+    };
+    let video_sms = a.video_url.as_ref().map(|u| format!(" Video: {u}")).unwrap_or_default();
     let others = |b: &mut Body| {
         if !input.data.also.is_empty() {
             let list: Vec<String> = input.data.also.iter().map(|s| format!("• {}", long_time(*s, &a.zone))).collect();
@@ -416,12 +424,13 @@ pub fn render_message(input: &RenderInput<'_>) -> Result<Rendered, RenderError> 
             b.para(&format!("Your appointment at {} is booked.", a.clinic_name));
             facts(&mut b);
             others(&mut b);
+            video(&mut b);
             b.link("See, change or cancel your appointment", &manage);
             b.para("The attached calendar file adds the appointment to your calendar.");
             (
                 format!("Appointment booked: {when}"),
                 format!(
-                    "{}: booked {} with {} on {when_short}. {manage}",
+                    "{}: booked {} with {} on {when_short}.{video_sms} {manage}",
                     a.clinic_name, a.service_name, a.provider_name
                 ),
                 Some(ics(a, CalendarMethod::Publish, input.now)),
@@ -431,19 +440,20 @@ pub fn render_message(input: &RenderInput<'_>) -> Result<Rendered, RenderError> 
             let lead = lead_label(input.data.lead_minutes.unwrap_or(24 * 60));
             b.para(&format!("A reminder of your appointment at {} {lead}.", a.clinic_name));
             facts(&mut b);
+            video(&mut b);
             let sms = match input.reply_url {
                 Some(reply) => {
                     b.link("Confirm that you will come, or cancel — no login needed", reply);
                     b.link("To change the time, see your appointment here", &manage);
                     format!(
-                        "{}: reminder, {} with {} {when_short}. Reply C to confirm or X to cancel, or: {reply}",
+                        "{}: reminder, {} with {} {when_short}.{video_sms} Reply C to confirm or X to cancel, or: {reply}",
                         a.clinic_name, a.service_name, a.provider_name
                     )
                 }
                 None => {
                     b.link("If you cannot come, please cancel or change it here", &manage);
                     format!(
-                        "{}: reminder, {} with {} {when_short}. Can't come? {manage}",
+                        "{}: reminder, {} with {} {when_short}.{video_sms} Can't come? {manage}",
                         a.clinic_name, a.service_name, a.provider_name
                     )
                 }
