@@ -16,6 +16,7 @@ pub mod permissions;
 pub mod schedule;
 pub mod search;
 pub mod two_factor;
+pub mod uri;
 pub mod validation;
 pub mod values;
 

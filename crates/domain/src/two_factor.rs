@@ -4,6 +4,7 @@
 //!
 //! Pure: the caller draws the random bytes and reads the clock.
 
+use crate::uri::percent_encode;
 use crate::{Role, Roles};
 use hmac::{KeyInit, Mac};
 
@@ -131,19 +132,6 @@ pub fn otpauth_uri(issuer: &str, account: &str, secret: &[u8]) -> String {
         base32_encode(secret),
         percent_encode(issuer),
     )
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// A recovery code from `RECOVERY_CODE_LEN` random bytes (each picks one letter), shown

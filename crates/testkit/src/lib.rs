@@ -257,6 +257,16 @@ impl TestApp {
         body["token"].as_str().unwrap().to_string()
     }
 
+    /// How many audit rows have `action`.
+    pub async fn audit_count(&self, action: &str) -> i64 {
+        let (n,): (i64,) = self
+            .db
+            .fetch_one(praxis_store::sql("SELECT COUNT(*) FROM audit_log WHERE action = $1").bind(action))
+            .await
+            .unwrap();
+        n
+    }
+
     /// A new user with one role and their bearer token.
     pub async fn user_with_token(&self, role: Role) -> (TestUser, String) {
         let u = self.create_user(&[role]).await;

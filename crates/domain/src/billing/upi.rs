@@ -2,6 +2,7 @@
 //! UPI app opens when the link is tapped or its QR code scanned. Built here, drawn into a
 //! QR code locally: no third-party service sees who pays what.
 
+use crate::uri::percent_encode;
 use crate::values::{Currency, Money};
 
 /// A payee's virtual payment address (`clinic@okaxis`), checked for shape.
@@ -30,19 +31,6 @@ impl Vpa {
     }
 }
 
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// The link for paying `amount` (rupees only) to `payee` named `payee_name`, with the
 /// invoice number as both the transaction reference and the note.
 pub fn payment_link(payee: &Vpa, payee_name: &str, amount: Money, reference: &str) -> Result<String, String> {
@@ -56,10 +44,10 @@ pub fn payment_link(payee: &Vpa, payee_name: &str, amount: Money, reference: &st
     let am = format!("{}.{:02}", amount.amount_minor / 100, amount.amount_minor % 100);
     Ok(format!(
         "upi://pay?pa={}&pn={}&am={am}&cu=INR&tn={}&tr={}",
-        encode(payee.as_str()),
-        encode(name.trim()),
-        encode(&format!("Invoice {reference}")),
-        encode(reference)
+        percent_encode(payee.as_str()),
+        percent_encode(name.trim()),
+        percent_encode(&format!("Invoice {reference}")),
+        percent_encode(reference)
     ))
 }
 

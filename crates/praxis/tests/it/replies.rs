@@ -138,15 +138,6 @@ async fn status_of(app: &TestApp, id: AppointmentId) -> (String, bool) {
     (s, late)
 }
 
-async fn audit_count(app: &TestApp, action: &str) -> i64 {
-    let (n,): (i64,) = app
-        .db
-        .fetch_one(praxis_store::sql("SELECT COUNT(*) FROM audit_log WHERE action = $1").bind(action))
-        .await
-        .unwrap();
-    n
-}
-
 #[tokio::test]
 async fn the_reminder_link_confirms_once_and_shows_nothing_else() {
     let r = rig(24).await;
@@ -169,7 +160,7 @@ async fn the_reminder_link_confirms_once_and_shows_nothing_else() {
     assert!(page.contains("your appointment is confirmed"));
     assert_eq!(r.participant_reply(id).await.as_deref(), Some("confirmed"));
     assert_eq!(status_of(&r.app, id).await.0, "confirmed");
-    assert_eq!(audit_count(&r.app, "appointment.patient_confirmed").await, 1);
+    assert_eq!(r.app.audit_count("appointment.patient_confirmed").await, 1);
     let (history,): (i64,) = r
         .app
         .db

@@ -51,15 +51,6 @@ fn problem(body: &Value) -> Option<&str> {
     body["type"].as_str().and_then(|t| t.strip_prefix("urn:praxis:problem:"))
 }
 
-async fn audit_count(app: &TestApp, action: &str) -> i64 {
-    let (n,): (i64,) = app
-        .db
-        .fetch_one(praxis_store::sql("SELECT COUNT(*) FROM audit_log WHERE action = $1").bind(action))
-        .await
-        .unwrap();
-    n
-}
-
 #[tokio::test]
 async fn an_authenticator_app_is_set_up_and_each_code_works_once() {
     let app = TestApp::spawn().await;
@@ -147,8 +138,8 @@ async fn an_authenticator_app_is_set_up_and_each_code_works_once() {
     assert_eq!(s, 422, "a used recovery code");
     let (_, status) = call(&app, &token, "GET", "/api/v1/me/two-factor", None).await;
     assert_eq!(status["recovery_codes_left"], 9);
-    assert_eq!(audit_count(&app, "user.second_factor_enrolled").await, 1);
-    assert!(audit_count(&app, "auth.second_factor_failed").await >= 4);
+    assert_eq!(app.audit_count("user.second_factor_enrolled").await, 1);
+    assert!(app.audit_count("auth.second_factor_failed").await >= 4);
 
     // New recovery codes need a current code; the old ones then stop working.
     let (s, _) =
@@ -178,7 +169,7 @@ async fn an_authenticator_app_is_set_up_and_each_code_works_once() {
     assert_eq!(s, 204);
     let (s, _) = api_login(&app, &user, None).await;
     assert_eq!(s, 200);
-    assert_eq!(audit_count(&app, "user.second_factor_removed").await, 1);
+    assert_eq!(app.audit_count("user.second_factor_removed").await, 1);
 }
 
 #[tokio::test]
@@ -213,7 +204,7 @@ async fn wrong_codes_are_throttled_like_passwords() {
     app.clock.advance(SignedDuration::from_mins(16));
     let (s, body) = api_login(&app, &user, Some(&code(&app, &secret, 0))).await;
     assert_eq!(s, 200, "after the lock-out: {body}");
-    assert_eq!(audit_count(&app, "auth.second_factor_failed").await, 5);
+    assert_eq!(app.audit_count("auth.second_factor_failed").await, 5);
     // Malformed or oversized input is a plain refusal, never a 500.
     for bad in ["", "x".repeat(5000).as_str(), "١٢٣٤٥٦", "DROP TABLE users"] {
         let (s, _) = api_login(&app, &user, Some(bad)).await;
@@ -239,7 +230,7 @@ async fn a_role_that_requires_it_is_led_through_set_up_at_the_next_login() {
     let (s, body) =
         call(&app, &admin, "PUT", "/api/v1/two-factor-policy", Some(json!({"required_roles": ["provider"]}))).await;
     assert_eq!((s, body["required_roles"].clone()), (200, json!(["provider"])), "{body}");
-    assert_eq!(audit_count(&app, "settings.second_factor_policy").await, 1);
+    assert_eq!(app.audit_count("settings.second_factor_policy").await, 1);
 
     // Over the API the provider is told to set it up on the web; staff are not affected.
     let (s, body) = api_login(&app, &provider, None).await;
@@ -357,7 +348,7 @@ async fn an_administrator_resets_a_lost_second_factor() {
     assert_eq!(s, 401, "their sessions ended");
     let (s, body) = api_login(&app, &user, None).await;
     assert_eq!(s, 200, "no second factor any more: {body}");
-    assert_eq!(audit_count(&app, "user.second_factor_reset").await, 1);
+    assert_eq!(app.audit_count("user.second_factor_reset").await, 1);
     let (_, status) = call(&app, &admin, "GET", &format!("/api/v1/users/{}/two-factor", user.id), None).await;
     assert_eq!(status["enabled"], false);
 
@@ -373,7 +364,7 @@ async fn an_administrator_resets_a_lost_second_factor() {
     let (s, _, page) = b.post_form(&path, &format!("{path}/reset-two-factor"), &[]).await;
     assert_eq!(s, 200);
     assert!(page.contains("Two-factor login was reset"));
-    assert_eq!(audit_count(&app, "user.second_factor_reset").await, 2);
+    assert_eq!(app.audit_count("user.second_factor_reset").await, 2);
     // The policy form on the users page.
     let (s, location, _) =
         b.post_form("/admin/users", "/admin/two-factor-policy", &[("roles", "staff"), ("roles", "admin")]).await;

@@ -1,10 +1,9 @@
 //! A person's own two-factor login: set it up with an authenticator app, make new
 //! recovery codes, turn it off (unless their role requires it).
 
-use super::{Enrolment, RecoveryCodes, SecondFactorStatus, throttle_key};
+use super::{Enrolment, RecoveryCodes, SecondFactorStatus};
 use crate::Services;
 use crate::actor::Actor;
-use crate::auth::ip_throttle_key;
 use crate::error::{ServiceError, ServiceResult};
 use crate::users::User;
 use praxis_domain::Permission;
@@ -29,21 +28,13 @@ impl Services {
     pub async fn confirm_my_second_factor(&self, actor: &Actor, code: &str) -> ServiceResult<RecoveryCodes> {
         actor.require(Permission::ManageOwnAccount)?;
         let me = actor.user()?;
-        let now = self.now();
-        let keys = (throttle_key(me), ip_throttle_key(&actor.ctx));
-        self.refuse_if_locked([&keys.0, &keys.1], now).await?;
         if store::of_user(self.db(), me).await?.is_none() {
             return Err(ServiceError::conflict(
                 "no_enrolment",
                 "Start setting up two-factor login first: open the set-up page and scan the QR code.",
             ));
         }
-        let mut tx = self.db().begin().await?;
-        if self.use_second_factor(&mut tx, me, code, now, true).await?.is_none() {
-            drop(tx);
-            return Err(self.count_wrong_code(&actor.ctx, &self.me(actor).await?, [&keys.0, &keys.1]).await?);
-        }
-        praxis_store::throttle::clear(&mut tx, &keys.0).await?;
+        let (mut tx, _) = self.check_code(&actor.ctx, &self.me(actor).await?, code, true).await?;
         let codes = self.issue_recovery_codes(&mut tx, me).await?;
         tx.audit(self.audit_entry(
             actor,
@@ -61,14 +52,7 @@ impl Services {
     pub async fn renew_my_recovery_codes(&self, actor: &Actor, code: &str) -> ServiceResult<RecoveryCodes> {
         actor.require(Permission::ManageOwnAccount)?;
         let me = actor.user()?;
-        let now = self.now();
-        let keys = (throttle_key(me), ip_throttle_key(&actor.ctx));
-        self.refuse_if_locked([&keys.0, &keys.1], now).await?;
-        let mut tx = self.db().begin().await?;
-        if self.use_second_factor(&mut tx, me, code, now, false).await?.is_none() {
-            drop(tx);
-            return Err(self.count_wrong_code(&actor.ctx, &self.me(actor).await?, [&keys.0, &keys.1]).await?);
-        }
+        let (mut tx, _) = self.check_code(&actor.ctx, &self.me(actor).await?, code, false).await?;
         let codes = self.issue_recovery_codes(&mut tx, me).await?;
         tx.audit(self.audit_entry(
             actor,

@@ -3,10 +3,10 @@
 //! Each step holds a [`PendingLogin`](crate::auth::PendingLogin) token that is good
 //! for one account, for ten minutes, once.
 
-use super::{Enrolment, RecoveryCodes, throttle_key, wrong_code};
+use super::{Enrolment, RecoveryCodes, wrong_code};
 use crate::Services;
 use crate::actor::{Actor, RequestContext};
-use crate::auth::{LoginSuccess, SessionKind, ip_throttle_key, token_hash};
+use crate::auth::{LoginSuccess, SessionKind, token_hash};
 use crate::error::{ServiceError, ServiceResult};
 use crate::users::User;
 use praxis_domain::UserId;
@@ -35,20 +35,11 @@ impl Services {
     #[tracing::instrument(skip_all)]
     pub async fn complete_login(&self, ctx: &RequestContext, pending: &str, code: &str) -> ServiceResult<LoginSuccess> {
         let challenge = self.challenge(pending, Purpose::Verify).await?;
-        let user = UserId(challenge.user_id);
-        let now = self.now();
-        let (sf_key, ip_key) = (throttle_key(user), ip_throttle_key(ctx));
-        self.refuse_if_locked([&sf_key, &ip_key], now).await?;
-        let account = self.account(user).await?;
-        let mut tx = self.db().begin().await?;
-        let Some(used) = self.use_second_factor(&mut tx, user, code, now, false).await? else {
-            drop(tx);
-            return Err(self.count_wrong_code(ctx, &account, [&sf_key, &ip_key]).await?);
-        };
-        if !challenges::finish(&mut tx, challenge.id, now).await? {
+        let account = self.account(UserId(challenge.user_id)).await?;
+        let (mut tx, used) = self.check_code(ctx, &account, code, false).await?;
+        if !challenges::finish(&mut tx, challenge.id, self.now()).await? {
             return Err(ServiceError::Unauthenticated);
         }
-        praxis_store::throttle::clear(&mut tx, &sf_key).await?;
         let kind = SessionKind::from_stored(&challenge.session_kind);
         let success = self.open_session(&mut tx, account, kind, ctx, &used.describe()).await?;
         tx.commit().await?;
@@ -73,20 +64,12 @@ impl Services {
         code: &str,
     ) -> ServiceResult<(LoginSuccess, RecoveryCodes)> {
         let challenge = self.challenge(pending, Purpose::Enrol).await?;
-        let user = UserId(challenge.user_id);
-        let now = self.now();
-        let (sf_key, ip_key) = (throttle_key(user), ip_throttle_key(ctx));
-        self.refuse_if_locked([&sf_key, &ip_key], now).await?;
-        let account = self.account(user).await?;
-        let mut tx = self.db().begin().await?;
-        if self.use_second_factor(&mut tx, user, code, now, true).await?.is_none() {
-            drop(tx);
-            return Err(self.count_wrong_code(ctx, &account, [&sf_key, &ip_key]).await?);
-        }
-        if !challenges::finish(&mut tx, challenge.id, now).await? {
+        let account = self.account(UserId(challenge.user_id)).await?;
+        let user = account.id;
+        let (mut tx, _) = self.check_code(ctx, &account, code, true).await?;
+        if !challenges::finish(&mut tx, challenge.id, self.now()).await? {
             return Err(ServiceError::Unauthenticated);
         }
-        praxis_store::throttle::clear(&mut tx, &sf_key).await?;
         let codes = self.issue_recovery_codes(&mut tx, user).await?;
         tx.audit(self.audit_entry(
             &Actor::anonymous(&account.email, ctx.clone()),

@@ -11,9 +11,11 @@ pub mod account;
 pub mod login;
 
 use crate::Services;
-use crate::actor::Actor;
+use crate::actor::{Actor, RequestContext};
+use crate::auth::ip_throttle_key;
 use crate::crypto::aad;
 use crate::error::{ServiceError, ServiceResult};
+use crate::users::User;
 use jiff::Timestamp;
 use praxis_domain::two_factor::{
     self as totp, RECOVERY_CODE_LEN, RECOVERY_CODES, SECRET_BYTES, SecondFactorInput, SecondFactorPolicy,
@@ -260,6 +262,30 @@ impl Services {
             }
             _ => Ok(None),
         }
+    }
+
+    /// Checks a typed code for `account` in a new transaction: 429 while the account or
+    /// the address is locked out; a wrong, stale or reused code is counted towards the
+    /// lock-out, audited and refused (422). When it is right the code is used up, the
+    /// account's failure count cleared, and the open transaction returned for the caller
+    /// to finish (nothing is kept unless it commits).
+    pub(crate) async fn check_code(
+        &self,
+        ctx: &RequestContext,
+        account: &User,
+        code: &str,
+        enrolling: bool,
+    ) -> ServiceResult<(Tx, FactorUsed)> {
+        let now = self.now();
+        let (sf_key, ip_key) = (throttle_key(account.id), ip_throttle_key(ctx));
+        self.refuse_if_locked([&sf_key, &ip_key], now).await?;
+        let mut tx = self.db().begin().await?;
+        let Some(used) = self.use_second_factor(&mut tx, account.id, code, now, enrolling).await? else {
+            drop(tx);
+            return Err(self.count_wrong_code(ctx, account, [&sf_key, &ip_key]).await?);
+        };
+        praxis_store::throttle::clear(&mut tx, &sf_key).await?;
+        Ok((tx, used))
     }
 
     /// Replaces the account's recovery codes inside `tx`; returns the new ones to show.
