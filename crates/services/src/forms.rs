@@ -715,36 +715,6 @@ impl Services {
         }
         Ok(())
     }
-
-    /// Re-seals form answers not under the current key (key rotation).
-    pub(crate) async fn reseal_form_answers(&self) -> ServiceResult<(u64, u64)> {
-        let current = self.keys().current_id();
-        let (mut done, mut fine) = (0, 0);
-        let mut after = None;
-        loop {
-            let batch = store::sealed_batch(self.db(), after, 500).await?;
-            let Some(last) = batch.last() else { break };
-            after = Some(last.0);
-            let mut tx = self.db().begin().await?;
-            for (id, sealed) in &batch {
-                if crate::crypto::KeyRing::key_id_of(sealed) == Some(current.as_str()) {
-                    fine += 1;
-                    continue;
-                }
-                let place = aad("intake_assignments", "answers", id);
-                let plain = self
-                    .keys()
-                    .open(&place, sealed)
-                    .map_err(|e| ServiceError::Internal(format!("answers {id}: {e}")))?;
-                let fresh = self.keys().seal(&place, &plain).map_err(|e| ServiceError::Internal(e.to_string()))?;
-                if store::reseal(&mut tx, *id, sealed, &fresh).await? {
-                    done += 1;
-                }
-            }
-            tx.commit().await?;
-        }
-        Ok((done, fine))
-    }
 }
 
 /// Whether someone in these standings may see a patient's forms: the clinic's staff and

@@ -313,29 +313,3 @@ pub async fn move_pending_to(tx: &mut Tx, form: Uuid, version: Uuid) -> StoreRes
     )
     .await
 }
-
-/// Sealed answers a batch at a time in id order after `after` (key rotation).
-pub async fn sealed_batch(db: &Db, after: Option<Uuid>, limit: i64) -> StoreResult<Vec<(Uuid, String)>> {
-    db.fetch_all(
-        sql(
-            "SELECT id, answers_enc FROM intake_assignments WHERE answers_enc IS NOT NULL AND ($1 IS NULL OR id > $1) \
-             ORDER BY id LIMIT $2",
-        )
-        .bind(after)
-        .bind(limit),
-    )
-    .await
-}
-
-/// Replaces sealed answers if they still hold `old` (key rotation).
-pub async fn reseal(tx: &mut Tx, id: Uuid, old: &str, new: &str) -> StoreResult<bool> {
-    Ok(tx
-        .execute(
-            sql("UPDATE intake_assignments SET answers_enc = $3 WHERE id = $1 AND answers_enc = $2")
-                .bind(id)
-                .bind(old)
-                .bind(new),
-        )
-        .await?
-        == 1)
-}

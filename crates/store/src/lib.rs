@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod messages;
 pub mod patients;
 pub mod replies;
+pub mod sealed;
 pub mod sessions;
 pub mod throttle;
 pub mod two_factor;

@@ -517,27 +517,3 @@ pub async fn consents(db: &Db, patient: PatientId) -> StoreResult<Vec<ConsentRow
     )
     .await
 }
-
-/// Every sealed insurance number, a batch at a time after `after` (key rotation).
-pub async fn sealed_insurance_numbers(db: &Db, after: Option<Uuid>, limit: i64) -> StoreResult<Vec<(Uuid, String)>> {
-    db.fetch_all(
-        sql("SELECT id, insurance_number_enc FROM patients WHERE insurance_number_enc IS NOT NULL \
-             AND ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2")
-        .bind(after)
-        .bind(limit),
-    )
-    .await
-}
-
-/// Re-seals one insurance number (key rotation), only if it still holds `old`.
-pub async fn reseal_insurance_number(tx: &mut Tx, id: Uuid, old: &str, new: &str) -> StoreResult<bool> {
-    Ok(tx
-        .execute(
-            sql("UPDATE patients SET insurance_number_enc = $3 WHERE id = $1 AND insurance_number_enc = $2")
-                .bind(id)
-                .bind(old)
-                .bind(new),
-        )
-        .await?
-        == 1)
-}

@@ -373,3 +373,40 @@ async fn an_administrator_resets_a_lost_second_factor() {
     assert!(page.contains("value=\"staff\" checked") && page.contains("value=\"admin\" checked"));
     assert!(!page.contains("value=\"provider\" checked"));
 }
+
+#[tokio::test]
+async fn key_rotation_reseals_two_factor_and_webhook_secrets_and_they_still_work() {
+    let dir = std::env::temp_dir().join(format!("praxis-rotate-2fa-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ring = praxis_services::crypto::KeyRing::from_file(dir.join("keys.json")).unwrap();
+    let first = ring.current_id();
+    let settings = praxis_services::Settings { keys: std::sync::Arc::new(ring), ..test_settings() };
+    let app = TestApp::spawn_on(std::sync::Arc::new(TestDb::new().await), settings).await;
+    let (user, token) = app.user_with_token(Role::Staff).await;
+    let (secret, _) = enrol(&app, &token).await;
+    let (_, admin) = app.user_with_token(Role::Admin).await;
+    let (s, hook) = call(
+        &app,
+        &admin,
+        "POST",
+        "/api/v1/webhooks",
+        Some(json!({"url": "http://127.0.0.1:9/in", "events": ["patient.created"]})),
+    )
+    .await;
+    assert_eq!(s, 201, "{hook}");
+    let second = app.svc.keys().add_current_key().unwrap();
+    let report = app.svc.reseal_all(&praxis_services::Actor::system("test")).await.unwrap();
+    assert_eq!(report.resealed.get("user_second_factors"), Some(&1), "{report:?}");
+    assert_eq!(report.resealed.get("webhook_endpoints"), Some(&1), "{report:?}");
+    for table in ["user_second_factors", "webhook_endpoints"] {
+        let (sealed,): (String,) =
+            app.db.fetch_one(praxis_store::dynamic_sql(format!("SELECT secret_sealed FROM {table}"))).await.unwrap();
+        assert!(sealed.contains(&second) && !sealed.contains(&first), "{table} is under the new key");
+    }
+    app.clock.advance(SignedDuration::from_secs(30));
+    let (s, body) = api_login(&app, &user, Some(&code(&app, &secret, 0))).await;
+    assert_eq!(s, 200, "the re-sealed secret still gives the same codes: {body}");
+    let report = app.svc.reseal_all(&praxis_services::Actor::system("test")).await.unwrap();
+    assert_eq!(report.already_current.get("user_second_factors"), Some(&1));
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -8,8 +8,7 @@ use crate::actor::Actor;
 use crate::crypto::{KeyRing, aad};
 use crate::error::{ServiceError, ServiceResult};
 use praxis_domain::Permission;
-use praxis_store::clinical::{self, Sealed};
-use praxis_store::patients;
+use praxis_store::sealed::{self, SealedColumn};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -32,57 +31,31 @@ impl Services {
         actor.require(Permission::ManageUsers)?;
         let current = self.keys().current_id();
         let mut report = RotationReport { current_key: current.clone(), ..RotationReport::default() };
-        for table in [Sealed::Notes, Sealed::Amendments] {
+        for col in SealedColumn::ALL {
             let mut after = None;
             loop {
-                let batch = clinical::sealed_batch(self.db(), table, after, BATCH).await?;
+                let batch = sealed::batch(self.db(), col, after, BATCH).await?;
                 let Some(last) = batch.last() else { break };
                 after = Some(last.0);
                 let mut tx = self.db().begin().await?;
-                for (id, sealed) in &batch {
-                    if KeyRing::key_id_of(sealed) == Some(current.as_str()) {
-                        *report.already_current.entry(table.name().into()).or_default() += 1;
+                for (id, value) in &batch {
+                    if KeyRing::key_id_of(value) == Some(current.as_str()) {
+                        *report.already_current.entry(col.table().into()).or_default() += 1;
                         continue;
                     }
-                    let place = aad(table.name(), "content", id);
+                    let place = aad(col.table(), col.aad_field(), id);
                     let plain = self
                         .keys()
-                        .open(&place, sealed)
-                        .map_err(|e| ServiceError::Internal(format!("{} {id}: {e}", table.name())))?;
+                        .open(&place, value)
+                        .map_err(|e| ServiceError::Internal(format!("{} {id}: {e}", col.table())))?;
                     let fresh = self.keys().seal(&place, &plain).map_err(|e| ServiceError::Internal(e.to_string()))?;
-                    if clinical::reseal(&mut tx, table, *id, sealed, &fresh).await? {
-                        *report.resealed.entry(table.name().into()).or_default() += 1;
+                    if sealed::reseal(&mut tx, col, *id, value, &fresh).await? {
+                        *report.resealed.entry(col.table().into()).or_default() += 1;
                     }
                 }
                 tx.commit().await?;
             }
         }
-        let mut after = None;
-        loop {
-            let batch = patients::sealed_insurance_numbers(self.db(), after, BATCH).await?;
-            let Some(last) = batch.last() else { break };
-            after = Some(last.0);
-            let mut tx = self.db().begin().await?;
-            for (id, sealed) in &batch {
-                if KeyRing::key_id_of(sealed) == Some(current.as_str()) {
-                    *report.already_current.entry("patients".into()).or_default() += 1;
-                    continue;
-                }
-                let place = aad("patients", "insurance_number", id);
-                let plain = self
-                    .keys()
-                    .open(&place, sealed)
-                    .map_err(|e| ServiceError::Internal(format!("patient {id}: {e}")))?;
-                let fresh = self.keys().seal(&place, &plain).map_err(|e| ServiceError::Internal(e.to_string()))?;
-                if patients::reseal_insurance_number(&mut tx, *id, sealed, &fresh).await? {
-                    *report.resealed.entry("patients".into()).or_default() += 1;
-                }
-            }
-            tx.commit().await?;
-        }
-        let (answers, answers_current) = self.reseal_form_answers().await?;
-        report.resealed.insert("intake_assignments".into(), answers);
-        report.already_current.insert("intake_assignments".into(), answers_current);
         let (files, files_current) = self.reseal_documents().await?;
         report.resealed.insert("document_files".into(), files);
         report.already_current.insert("document_files".into(), files_current);
