@@ -32,11 +32,17 @@ async fn the_openapi_document_is_3_1_and_describes_its_routes() {
     let ops = openapi_operations(&app).await;
     assert!(ops.contains(&("POST".into(), "/api/v1/auth/login".into())));
     assert!(ops.contains(&("GET".into(), "/api/v1/audit".into())));
-    // Every documented operation has at least one response and a tag.
+    // Every documented operation has at least one response, a tag and an operationId
+    // of its own (links between operations name them; two alike break the links).
+    let mut ids = std::collections::BTreeMap::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}");
             assert!(op["tags"].as_array().is_some_and(|t| !t.is_empty()), "{method} {path}");
+            let id = op["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            if let Some(other) = ids.insert(id.to_string(), format!("{method} {path}")) {
+                panic!("operationId {id} is used by {other} and {method} {path}");
+            }
         }
     }
 }

@@ -16,18 +16,18 @@ use utoipa_axum::routes;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(my_status, start))
-        .routes(routes!(confirm))
-        .routes(routes!(renew_codes))
-        .routes(routes!(turn_off))
-        .routes(routes!(user_status, reset))
-        .routes(routes!(get_policy, set_policy))
+        .routes(routes!(my_two_factor, start_two_factor))
+        .routes(routes!(confirm_two_factor))
+        .routes(routes!(renew_recovery_codes))
+        .routes(routes!(turn_off_two_factor))
+        .routes(routes!(user_two_factor, reset_two_factor))
+        .routes(routes!(two_factor_policy, set_two_factor_policy))
 }
 
 /// Your second factor: whether it is on, recovery codes left, whether your role requires it.
 #[utoipa::path(get, path = "/api/v1/me/two-factor", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = SecondFactorStatus), (status = 403, body = Problem, content_type = "application/problem+json")))]
-async fn my_status(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult<Json<SecondFactorStatus>> {
+async fn my_two_factor(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult<Json<SecondFactorStatus>> {
     Ok(Json(st.svc.my_second_factor(&actor).await?))
 }
 
@@ -36,7 +36,7 @@ async fn my_status(State(st): State<AppState>, ApiActor(actor): ApiActor) -> Api
 #[utoipa::path(post, path = "/api/v1/me/two-factor", tag = "auth", security(("bearer" = [])),
     responses((status = 200, body = Enrolment), (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "Already set up", body = Problem, content_type = "application/problem+json")))]
-async fn start(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult<Json<Enrolment>> {
+async fn start_two_factor(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult<Json<Enrolment>> {
     Ok(Json(st.svc.start_my_second_factor(&actor).await?))
 }
 
@@ -55,7 +55,7 @@ pub struct CodeBody {
               (status = 409, description = "No set-up started", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Wrong or reused code", body = Problem, content_type = "application/problem+json"),
               (status = 429, description = "Too many wrong codes", body = Problem, content_type = "application/problem+json")))]
-async fn confirm(
+async fn confirm_two_factor(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     ApiJson(b): ApiJson<CodeBody>,
@@ -68,7 +68,7 @@ async fn confirm(
     responses((status = 200, body = RecoveryCodes), (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Wrong or reused code", body = Problem, content_type = "application/problem+json"),
               (status = 429, description = "Too many wrong codes", body = Problem, content_type = "application/problem+json")))]
-async fn renew_codes(
+async fn renew_recovery_codes(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     ApiJson(b): ApiJson<CodeBody>,
@@ -89,7 +89,7 @@ pub struct PasswordBody {
     responses((status = 204, description = "Turned off"), (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 409, description = "Your role requires it", body = Problem, content_type = "application/problem+json"),
               (status = 422, description = "Wrong password", body = Problem, content_type = "application/problem+json")))]
-async fn turn_off(
+async fn turn_off_two_factor(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     ApiJson(b): ApiJson<PasswordBody>,
@@ -102,7 +102,7 @@ async fn turn_off(
 #[utoipa::path(get, path = "/api/v1/users/{id}/two-factor", tag = "users", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
     responses((status = 200, body = SecondFactorStatus), (status = 403, body = Problem, content_type = "application/problem+json")))]
-async fn user_status(
+async fn user_two_factor(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     ApiPath(id): ApiPath<UserId>,
@@ -116,7 +116,7 @@ async fn user_status(
 #[utoipa::path(delete, path = "/api/v1/users/{id}/two-factor", tag = "users", security(("bearer" = [])),
     params(("id" = String, Path, description = "User id")),
     responses((status = 204, description = "Reset"), (status = 403, body = Problem, content_type = "application/problem+json")))]
-async fn reset(
+async fn reset_two_factor(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     ApiPath(id): ApiPath<UserId>,
@@ -141,7 +141,10 @@ impl From<SecondFactorPolicy> for SecondFactorPolicyBody {
 /// Which roles must log in with a second factor (administrators).
 #[utoipa::path(get, path = "/api/v1/two-factor-policy", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = SecondFactorPolicyBody), (status = 403, body = Problem, content_type = "application/problem+json")))]
-async fn get_policy(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult<Json<SecondFactorPolicyBody>> {
+async fn two_factor_policy(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+) -> ApiResult<Json<SecondFactorPolicyBody>> {
     Ok(Json(st.svc.second_factor_policy(&actor).await?.into()))
 }
 
@@ -149,7 +152,7 @@ async fn get_policy(State(st): State<AppState>, ApiActor(actor): ApiActor) -> Ap
 /// at their next login. Audited.
 #[utoipa::path(put, path = "/api/v1/two-factor-policy", tag = "users", security(("bearer" = [])), request_body = SecondFactorPolicyBody,
     responses((status = 200, body = SecondFactorPolicyBody), (status = 403, body = Problem, content_type = "application/problem+json")))]
-async fn set_policy(
+async fn set_two_factor_policy(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     ApiJson(b): ApiJson<SecondFactorPolicyBody>,
