@@ -144,7 +144,6 @@ impl Services {
             Err(_) => None,
         };
         let matches = self.passwords().verify(password, row.as_ref().map(|r| r.password_hash.as_str())).await?;
-        let policy = self.second_factor_policy_in_force().await?;
         let mut tx = self.db().begin().await?;
         let row = match row {
             Some(r) if matches && r.active => r,
@@ -174,9 +173,11 @@ impl Services {
         let user = User::from_row(row)?;
         throttle::clear(&mut tx, &account_key).await?;
         let has_factor = two_factor::of_user_tx(&mut tx, user.id).await?.is_some_and(|f| f.confirmed_at.is_some());
+        // The policy is read only for an account without a second factor (the read pool,
+        // not the write transaction).
         let purpose = if has_factor {
             Some("verify")
-        } else if policy.requires(user.roles) {
+        } else if self.second_factor_policy_in_force().await?.requires(user.roles) {
             Some("enrol")
         } else {
             None

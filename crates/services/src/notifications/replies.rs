@@ -241,11 +241,7 @@ impl Services {
             return Err(ServiceError::NotFound { what: "SMS replies" });
         };
         let url = format!("{}/webhooks/sms", self.settings().public_base_url.trim_end_matches('/'));
-        let expected = super::transport::twilio_signature(secret, &url, fields);
-        let given = signature.unwrap_or_default();
-        let same = given.len() == expected.len()
-            && given.bytes().zip(expected.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
-        if !same {
+        if !super::transport::twilio_signature_matches(secret, &url, fields, signature.unwrap_or_default()) {
             tracing::warn!("SMS webhook refused: missing or wrong signature");
             return Err(ServiceError::invalid(
                 "signature",

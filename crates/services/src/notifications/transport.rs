@@ -444,14 +444,13 @@ impl Transports {
     }
 }
 
-/// The signature a Twilio-compatible provider sends with its webhooks
-/// (`X-Twilio-Signature`): base64 of HMAC-SHA1, keyed with the account's auth token, over
-/// the full address it called followed by every form field's name and value, sorted by
-/// name.
-pub fn twilio_signature(auth_token: &str, url: &str, fields: &[(String, String)]) -> String {
-    use base64::Engine;
+type HmacSha1 = hmac::Hmac<sha1::Sha1>;
+
+/// The MAC a Twilio-compatible provider signs its webhooks with: HMAC-SHA1 keyed with the
+/// account's auth token, over the full address it called followed by every form field's
+/// name and value, sorted by name.
+fn twilio_mac(auth_token: &str, url: &str, fields: &[(String, String)]) -> HmacSha1 {
     use hmac::{KeyInit, Mac};
-    type HmacSha1 = hmac::Hmac<sha1::Sha1>;
     let mut sorted: Vec<&(String, String)> = fields.iter().collect();
     sorted.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
     let mut mac = HmacSha1::new_from_slice(auth_token.as_bytes())
@@ -461,5 +460,20 @@ pub fn twilio_signature(auth_token: &str, url: &str, fields: &[(String, String)]
         mac.update(k.as_bytes());
         mac.update(v.as_bytes());
     }
-    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+    mac
+}
+
+/// The `X-Twilio-Signature` for a webhook (base64 of [`twilio_mac`]).
+pub fn twilio_signature(auth_token: &str, url: &str, fields: &[(String, String)]) -> String {
+    use base64::Engine;
+    use hmac::Mac;
+    base64::engine::general_purpose::STANDARD.encode(twilio_mac(auth_token, url, fields).finalize().into_bytes())
+}
+
+/// True when `given` is the right `X-Twilio-Signature` (compared in constant time).
+pub fn twilio_signature_matches(auth_token: &str, url: &str, fields: &[(String, String)], given: &str) -> bool {
+    use base64::Engine;
+    use hmac::Mac;
+    let Ok(tag) = base64::engine::general_purpose::STANDARD.decode(given.trim()) else { return false };
+    twilio_mac(auth_token, url, fields).verify_slice(&tag).is_ok()
 }

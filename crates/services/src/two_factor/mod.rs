@@ -157,7 +157,7 @@ impl Services {
     }
 
     pub(crate) async fn status_of(&self, user: UserId, roles: Roles) -> ServiceResult<SecondFactorStatus> {
-        let since = store::confirmed_since(self.db(), user).await?;
+        let since = store::of_user(self.db(), user).await?.and_then(|f| f.confirmed_at).map(|t| t.0);
         let left = if since.is_some() { store::recovery_codes_left(self.db(), user).await? } else { 0 };
         let required = self.second_factor_policy_in_force().await?.requires(roles);
         Ok(SecondFactorStatus { enabled: since.is_some(), since, recovery_codes_left: left, required })

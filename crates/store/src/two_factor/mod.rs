@@ -22,24 +22,17 @@ pub struct SecondFactorRow {
     pub last_used_step: i64,
 }
 
+const SELECT_FACTOR: &str =
+    "SELECT secret_sealed, created_at, confirmed_at, last_used_step FROM user_second_factors WHERE user_id = $1";
+
 /// The account's secret, confirmed or not.
 pub async fn of_user(db: &Db, user: UserId) -> StoreResult<Option<SecondFactorRow>> {
-    db.fetch_optional(
-        sql("SELECT secret_sealed, created_at, confirmed_at, last_used_step FROM user_second_factors \
-             WHERE user_id = $1")
-        .bind(user),
-    )
-    .await
+    db.fetch_optional(sql(SELECT_FACTOR).bind(user)).await
 }
 
 /// The account's secret, read inside a write transaction.
 pub async fn of_user_tx(tx: &mut Tx, user: UserId) -> StoreResult<Option<SecondFactorRow>> {
-    tx.fetch_optional(
-        sql("SELECT secret_sealed, created_at, confirmed_at, last_used_step FROM user_second_factors \
-             WHERE user_id = $1")
-        .bind(user),
-    )
-    .await
+    tx.fetch_optional(sql(SELECT_FACTOR).bind(user)).await
 }
 
 /// Starts an enrolment with a new secret, replacing an unconfirmed one. Returns false
@@ -150,11 +143,4 @@ pub async fn set_required_roles(tx: &mut Tx, roles: &str, now: Timestamp, by: Op
     )
     .await?;
     Ok(())
-}
-
-/// Since when the account has had a confirmed second factor, if it has one.
-pub async fn confirmed_since(db: &Db, user: UserId) -> StoreResult<Option<Timestamp>> {
-    let row: Option<(Option<DbTime>,)> =
-        db.fetch_optional(sql("SELECT confirmed_at FROM user_second_factors WHERE user_id = $1").bind(user)).await?;
-    Ok(row.and_then(|(t,)| t).map(|t| t.0))
 }
